@@ -1,0 +1,39 @@
+//! Hearth's read side: DataFusion over storage, SQL, and the Prometheus read
+//! APIs Grafana calls. PromQL, LogQL and TraceQL arrive with their issues.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod http;
+pub mod sql;
+
+use axum::Router;
+use axum::routing::{get, post};
+use hearth_storage::EngineCell;
+
+pub use error::ApiError;
+
+/// What the query routes need.
+#[derive(Clone, Debug)]
+pub struct QueryState {
+    /// The metrics engine, once replay is done.
+    pub engine: EngineCell,
+    /// Bytes DataFusion may use per query before failing it.
+    pub query_memory_limit: usize,
+}
+
+/// The query crate's HTTP routes.
+pub fn routes(state: QueryState) -> Router {
+    use http::{metadata, series, status};
+    Router::new()
+        .route("/api/v1/series", get(series::series).post(series::series))
+        .route("/api/v1/labels", get(series::labels).post(series::labels))
+        .route(
+            "/api/v1/label/{name}/values",
+            get(series::label_values).post(series::label_values),
+        )
+        .route("/api/v1/metadata", get(metadata::metadata))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/sql", post(sql::handler::sql))
+        .with_state(state)
+}

@@ -1,0 +1,489 @@
+//! Configuration, built in two phases: [`RawConfig`] is the YAML file as
+//! written (every key optional, unknown keys rejected), [`Config`] is the
+//! validated result after flags and `HEARTH_*` variables are applied.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::units::{parse_bytes, parse_duration};
+
+/// A duration written as `15d`, `1h30m`, `500ms` or a number of seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl Serialize for HumanDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", self.0.as_millis()))
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as 30s, 5m, 1h30m or 15d")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HumanDuration, E> {
+                parse_duration(v).map(HumanDuration).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<HumanDuration, E> {
+                Ok(HumanDuration(Duration::from_secs(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<HumanDuration, E> {
+                parse_duration(&v.to_string())
+                    .map(HumanDuration)
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A byte size written as `2GiB`, `512MB` or a plain number of bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size such as 512MB, 2GiB or a number of bytes")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
+                parse_bytes(v).map(ByteSize).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
+                Ok(ByteSize(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The configuration file as written. Every key is optional.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where the WAL, parts and manifests live. Default `./data`.
+    pub data_dir: Option<PathBuf>,
+    /// HTTP listener for every API, the UI and `/metrics`. Default `0.0.0.0:9700`.
+    pub http_addr: Option<String>,
+    /// OTLP gRPC listener. Default `0.0.0.0:4317`.
+    pub otlp_grpc_addr: Option<String>,
+    /// OTLP/HTTP listener. Default `0.0.0.0:4318`.
+    pub otlp_http_addr: Option<String>,
+    /// Drop data older than this. Default `15d`; `0` keeps data forever.
+    pub retention: Option<HumanDuration>,
+    /// Drop the oldest days while data takes more than this. Default: no limit.
+    pub retention_size: Option<ByteSize>,
+    /// Memory budget shared by heads, caches and queries. Default `2GiB`.
+    pub memory_limit: Option<ByteSize>,
+    /// Log level filter (`error`, `warn`, `info`, `debug`, `trace`, or a
+    /// `tracing` filter directive). Default `info`; `RUST_LOG` overrides it.
+    pub log_level: Option<String>,
+    /// `text` (default) or `json`.
+    pub log_format: Option<LogFormat>,
+    /// Storage engine settings.
+    #[serde(default)]
+    pub storage: RawStorage,
+    /// Remote-write limits.
+    #[serde(default)]
+    pub remote_write: RawRemoteWrite,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `storage:` section.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    /// `per_request`, or the longest time between WAL fsyncs (group commit).
+    /// Default `1s`.
+    pub wal_fsync: Option<String>,
+    /// How far behind a series' newest sample a sample is still accepted.
+    /// Default `10m`.
+    pub out_of_order_window: Option<HumanDuration>,
+    /// Flush the in-memory head to Parquet at least this often. Default `30m`.
+    pub flush_interval: Option<HumanDuration>,
+    /// Merge parts of the current day once this many share a level. Default 4.
+    pub compaction_fan_in: Option<usize>,
+}
+
+/// `remote_write:` section.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRemoteWrite {
+    /// Largest compressed request body. Default `32MiB`.
+    pub max_body_size: Option<ByteSize>,
+    /// Largest decompressed request. Default `128MiB`.
+    pub max_decompressed_size: Option<ByteSize>,
+    /// Most series in one request. Default 100000.
+    pub max_series_per_request: Option<usize>,
+    /// Most labels on one series. Default 64.
+    pub max_labels_per_series: Option<usize>,
+    /// Longest label name in bytes. Default 1024.
+    pub max_label_name_length: Option<usize>,
+    /// Longest label value in bytes. Default 4096.
+    pub max_label_value_length: Option<usize>,
+}
+
+/// Values given on the command line or in `HEARTH_*` variables; they win
+/// over the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--data-dir`
+    pub data_dir: Option<PathBuf>,
+    /// `--http-addr`
+    pub http_addr: Option<String>,
+    /// `--otlp-grpc-addr`
+    pub otlp_grpc_addr: Option<String>,
+    /// `--otlp-http-addr`
+    pub otlp_http_addr: Option<String>,
+    /// `--retention`
+    pub retention: Option<String>,
+    /// `--retention-size`
+    pub retention_size: Option<String>,
+    /// `--memory-limit`
+    pub memory_limit: Option<String>,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// HTTP listener.
+    pub http_addr: SocketAddr,
+    /// OTLP gRPC listener.
+    pub otlp_grpc_addr: SocketAddr,
+    /// OTLP/HTTP listener.
+    pub otlp_http_addr: SocketAddr,
+    /// Retention by age; `None` keeps data forever.
+    pub retention: Option<Duration>,
+    /// Retention by size.
+    pub retention_size: Option<u64>,
+    /// Memory budget.
+    pub memory_limit: u64,
+    /// Log filter.
+    pub log_level: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// WAL fsync policy.
+    pub wal_fsync: hearth_storage::wal::FsyncPolicy,
+    /// Out-of-order window.
+    pub out_of_order_window: Duration,
+    /// Head flush interval.
+    pub flush_interval: Duration,
+    /// Compaction fan-in.
+    pub compaction_fan_in: usize,
+    /// Remote-write limits.
+    pub remote_write: hearth_ingest::prom_remote_write::Limits,
+}
+
+/// A configuration problem, with where it is when it comes from a file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML or has a bad key or value.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value (from any source) is invalid.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The setting.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl RawConfig {
+    /// Reads and parses a YAML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_yaml(&text, path)
+    }
+
+    /// Parses YAML text; `path` names it in errors.
+    pub fn from_yaml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_norway::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.to_string();
+            // The library appends its own position; ours leads the line.
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        })
+    }
+}
+
+fn addr(key: &'static str, value: Option<&str>, default: &str) -> Result<SocketAddr, ConfigError> {
+    let v = value.unwrap_or(default);
+    let v = if v.starts_with(':') {
+        format!("0.0.0.0{v}")
+    } else {
+        v.to_owned()
+    };
+    v.parse().map_err(|_| ConfigError::Invalid {
+        key,
+        message: format!("{v:?} is not a listen address such as 0.0.0.0:9700 or 127.0.0.1:9700"),
+    })
+}
+
+fn invalid(key: &'static str) -> impl Fn(String) -> ConfigError {
+    move |message| ConfigError::Invalid { key, message }
+}
+
+impl Config {
+    /// Applies overrides to the file's values and validates the result.
+    pub fn build(raw: RawConfig, o: Overrides) -> Result<Self, ConfigError> {
+        let retention = match o.retention.as_deref() {
+            Some(s) => parse_duration(s).map_err(invalid("retention"))?,
+            None => raw
+                .retention
+                .map_or(Duration::from_secs(15 * 86_400), |d| d.0),
+        };
+        let retention_size = match o.retention_size.as_deref() {
+            Some(s) => parse_bytes(s).map_err(invalid("retention_size"))?,
+            None => raw.retention_size.map_or(0, |b| b.0),
+        };
+        let memory_limit = match o.memory_limit.as_deref() {
+            Some(s) => parse_bytes(s).map_err(invalid("memory_limit"))?,
+            None => raw.memory_limit.map_or(2 << 30, |b| b.0),
+        };
+        if memory_limit < (64 << 20) {
+            return Err(ConfigError::Invalid {
+                key: "memory_limit",
+                message: format!("{memory_limit} bytes is too small; Hearth needs at least 64MiB"),
+            });
+        }
+        let wal_fsync = match raw.storage.wal_fsync.as_deref() {
+            None => hearth_storage::wal::FsyncPolicy::default(),
+            Some("per_request") => hearth_storage::wal::FsyncPolicy::PerRequest,
+            Some(s) => {
+                let d = parse_duration(s).map_err(|e| ConfigError::Invalid {
+                    key: "storage.wal_fsync",
+                    message: format!("{e}; use per_request or a duration such as 1s"),
+                })?;
+                hearth_storage::wal::FsyncPolicy::Interval(d.max(Duration::from_millis(1)))
+            }
+        };
+        let defaults = hearth_ingest::prom_remote_write::Limits::default();
+        let rw = &raw.remote_write;
+        let remote_write = hearth_ingest::prom_remote_write::Limits {
+            max_body_bytes: rw
+                .max_body_size
+                .map_or(defaults.max_body_bytes, |b| b.0 as usize),
+            max_decompressed_bytes: rw
+                .max_decompressed_size
+                .map_or(defaults.max_decompressed_bytes, |b| b.0 as usize),
+            max_series_per_request: rw
+                .max_series_per_request
+                .unwrap_or(defaults.max_series_per_request),
+            max_labels_per_series: rw
+                .max_labels_per_series
+                .unwrap_or(defaults.max_labels_per_series),
+            max_label_name_len: rw
+                .max_label_name_length
+                .unwrap_or(defaults.max_label_name_len),
+            max_label_value_len: rw
+                .max_label_value_length
+                .unwrap_or(defaults.max_label_value_len),
+        };
+        let fan_in = raw.storage.compaction_fan_in.unwrap_or(4);
+        if fan_in < 2 {
+            return Err(ConfigError::Invalid {
+                key: "storage.compaction_fan_in",
+                message: "must be at least 2".into(),
+            });
+        }
+        Ok(Self {
+            data_dir: o
+                .data_dir
+                .or(raw.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./data")),
+            http_addr: addr(
+                "http_addr",
+                o.http_addr.as_deref().or(raw.http_addr.as_deref()),
+                "0.0.0.0:9700",
+            )?,
+            otlp_grpc_addr: addr(
+                "otlp_grpc_addr",
+                o.otlp_grpc_addr
+                    .as_deref()
+                    .or(raw.otlp_grpc_addr.as_deref()),
+                "0.0.0.0:4317",
+            )?,
+            otlp_http_addr: addr(
+                "otlp_http_addr",
+                o.otlp_http_addr
+                    .as_deref()
+                    .or(raw.otlp_http_addr.as_deref()),
+                "0.0.0.0:4318",
+            )?,
+            retention: (!retention.is_zero()).then_some(retention),
+            retention_size: (retention_size > 0).then_some(retention_size),
+            memory_limit,
+            log_level: raw.log_level.unwrap_or_else(|| "info".into()),
+            log_format: raw.log_format.unwrap_or_default(),
+            wal_fsync,
+            out_of_order_window: raw
+                .storage
+                .out_of_order_window
+                .map_or(Duration::from_secs(600), |d| d.0),
+            flush_interval: raw
+                .storage
+                .flush_interval
+                .map_or(Duration::from_secs(1800), |d| d.0),
+            compaction_fan_in: fan_in,
+            remote_write,
+        })
+    }
+
+    /// The storage engine options this configuration implies.
+    pub fn engine_options(&self) -> hearth_storage::EngineOptions {
+        let mut o = hearth_storage::EngineOptions::new(&self.data_dir);
+        o.fsync = self.wal_fsync;
+        o.out_of_order_window_ms = self.out_of_order_window.as_millis() as i64;
+        o.retention = hearth_storage::retention::RetentionPolicy {
+            max_age_ms: self.retention.map(|d| d.as_millis() as i64),
+            max_bytes: self.retention_size,
+        };
+        // Half the budget for heads, a quarter for queries, the rest for
+        // caches and the process itself.
+        o.head_memory_limit = (self.memory_limit / 2) as usize;
+        o.flush_interval = self.flush_interval;
+        o.compaction.max_parts_open_day = self.compaction_fan_in;
+        o.compaction.closed_after_ms = o.out_of_order_window_ms.max(3_600_000);
+        o
+    }
+
+    /// Bytes a single query may use.
+    pub fn query_memory_limit(&self) -> usize {
+        (self.memory_limit / 4) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../hearth.example.yaml");
+
+    #[test]
+    fn example_config_parses_and_round_trips() {
+        let raw = RawConfig::from_yaml(EXAMPLE, Path::new("hearth.example.yaml")).unwrap();
+        let again = serde_norway::to_string(&raw).unwrap();
+        let reparsed: RawConfig = serde_norway::from_str(&again).unwrap();
+        assert_eq!(raw, reparsed);
+        let cfg = Config::build(raw, Overrides::default()).unwrap();
+        assert_eq!(cfg.http_addr.port(), 9700);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_column() {
+        let text = "data_dir: /tmp/x\nstorage:\n  wal_fsync: 1s\n  flush_intervall: 5m\n";
+        let err = RawConfig::from_yaml(text, Path::new("h.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("h.yaml:4:3: "), "{err}");
+        assert!(err.contains("flush_intervall"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_file_line_and_column() {
+        let text = "retention: 15 days\n";
+        let err = RawConfig::from_yaml(text, Path::new("h.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("h.yaml:1:"), "{err}");
+        assert!(err.contains("15 days"), "{err}");
+    }
+
+    #[test]
+    fn overrides_win_and_defaults_fill() {
+        let raw = RawConfig::from_yaml("http_addr: 127.0.0.1:1\nretention: 1d\n", Path::new("x"))
+            .unwrap();
+        let cfg = Config::build(
+            raw,
+            Overrides {
+                http_addr: Some("127.0.0.1:2".into()),
+                memory_limit: Some("1GiB".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.http_addr.port(), 2);
+        assert_eq!(cfg.retention, Some(Duration::from_secs(86_400)));
+        assert_eq!(cfg.memory_limit, 1 << 30);
+        assert_eq!(cfg.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn bad_override_is_named() {
+        let err = Config::build(
+            RawConfig::default(),
+            Overrides {
+                retention_size: Some("huge".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("retention_size: "), "{err}");
+    }
+}

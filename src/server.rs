@@ -1,0 +1,194 @@
+//! Wiring: build the routers, bind the listener, open storage in the
+//! background (so `/-/ready` can say "not yet"), run upkeep, shut down
+//! gracefully.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::middleware;
+use axum::routing::get;
+use hearth_ingest::{IngestMetrics, RemoteWriteState};
+use hearth_query::QueryState;
+use hearth_storage::metrics::StorageMetrics;
+use hearth_storage::object_store::DataStore;
+use hearth_storage::wal::FsyncPolicy;
+use hearth_storage::{EngineCell, MetricsEngine};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::admin;
+use crate::config::Config;
+use crate::telemetry::{Telemetry, count_requests, metrics_handler};
+
+/// How often flush, compaction and retention are considered.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Runs the server until SIGINT/SIGTERM.
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let mut registry = Registry::default();
+    let storage_metrics = StorageMetrics::new(&mut registry);
+    let ingest_metrics = IngestMetrics::new(&mut registry);
+    let telemetry = Telemetry::new(registry);
+    let engine = EngineCell::new();
+
+    let app = Router::new()
+        .merge(admin::routes(engine.clone()))
+        .merge(hearth_ingest::routes(RemoteWriteState {
+            engine: engine.clone(),
+            limits: Arc::new(cfg.remote_write.clone()),
+            metrics: ingest_metrics,
+        }))
+        .merge(hearth_query::routes(QueryState {
+            engine: engine.clone(),
+            query_memory_limit: cfg.query_memory_limit(),
+        }))
+        .route(
+            "/metrics",
+            get(metrics_handler).with_state(telemetry.clone()),
+        )
+        .layer(middleware::from_fn_with_state(telemetry, count_requests));
+
+    let listener = TcpListener::bind(cfg.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.http_addr))?;
+    let bound = listener.local_addr().unwrap_or(cfg.http_addr);
+    tracing::info!(addr = %bound, data_dir = %cfg.data_dir.display(), "Hearth is listening");
+    tracing::info!(
+        grpc = %cfg.otlp_grpc_addr,
+        http = %cfg.otlp_http_addr,
+        "OTLP listeners are configured but not served yet (they arrive with OTLP ingest)"
+    );
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (fatal_tx, mut fatal_rx) = tokio::sync::mpsc::channel::<anyhow::Error>(1);
+    let opener = tokio::spawn(open_storage(
+        cfg.clone(),
+        engine.clone(),
+        storage_metrics,
+        stop_rx,
+        fatal_tx,
+    ));
+
+    let shutdown = async move {
+        tokio::select! {
+            () = shutdown_signal() => tracing::info!("shutting down: finishing in-flight requests"),
+            Some(e) = fatal_rx.recv() => {
+                tracing::error!(error = %format!("{e:#}"), "storage failed to open; shutting down");
+            }
+        }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server failed")?;
+    let _ = stop_tx.send(true);
+    opener.abort();
+
+    if let Some(engine) = engine.get() {
+        engine
+            .close()
+            .context("could not sync the WAL on shutdown")?;
+        tracing::info!("WAL synced; bye");
+        Ok(())
+    } else {
+        anyhow::bail!("storage never became ready")
+    }
+}
+
+async fn open_storage(
+    cfg: Config,
+    cell: EngineCell,
+    metrics: StorageMetrics,
+    stop: watch::Receiver<bool>,
+    fatal: tokio::sync::mpsc::Sender<anyhow::Error>,
+) {
+    let opened = async {
+        let store = DataStore::local(&cfg.data_dir.join("parts"))
+            .context("cannot open the data directory")?;
+        let started = std::time::Instant::now();
+        let (engine, report) = MetricsEngine::open(cfg.engine_options(), store, metrics)
+            .await
+            .context("cannot open metrics storage")?;
+        tracing::info!(
+            parts = report.parts,
+            wal_records = report.wal_records,
+            orphans_removed = report.orphans_removed,
+            series = engine.index().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "storage ready"
+        );
+        anyhow::Ok(engine)
+    };
+    let engine = match opened.await {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = fatal.send(e).await;
+            return;
+        }
+    };
+    cell.set(Arc::clone(&engine));
+    if let FsyncPolicy::Interval(every) = cfg.wal_fsync {
+        tokio::spawn(group_commit(Arc::clone(&engine), every, stop.clone()));
+    }
+    upkeep(engine, stop).await;
+}
+
+async fn group_commit(
+    engine: Arc<MetricsEngine>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let e = Arc::clone(&engine);
+        match tokio::task::spawn_blocking(move || e.sync_wal()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "WAL fsync failed"),
+            Err(e) => tracing::error!(error = %e, "WAL fsync task failed"),
+        }
+    }
+}
+
+async fn upkeep(engine: Arc<MetricsEngine>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => engine.maintain().await,
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

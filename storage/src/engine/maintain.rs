@@ -1,0 +1,114 @@
+//! Compaction and retention runs, and the periodic tick that drives flush,
+//! compaction, retention and the WAL's group commit.
+
+use std::time::Instant;
+
+use super::{MetricsEngine, SIGNAL};
+use crate::compact::executor::merge_parts;
+use crate::compact::planner::{plan, plan_all};
+use crate::error::Result;
+use crate::part::{DAY_MS, PartMeta};
+use crate::retention;
+
+impl MetricsEngine {
+    /// Runs the compaction the policy asks for (or, with `force`, merges
+    /// every day that has more than one part). Returns the jobs done.
+    pub async fn compact(&self, force: bool) -> Result<usize> {
+        let mut manifest = self.manifest.lock().await;
+        let now = now_ms();
+        let jobs = if force {
+            plan_all(&manifest.parts)
+        } else {
+            plan(&manifest.parts, &self.opts.compaction, now)
+        };
+        for job in &jobs {
+            let started = Instant::now();
+            let inputs: Vec<PartMeta> = manifest
+                .parts
+                .iter()
+                .filter(|p| job.part_ids.contains(&p.id))
+                .cloned()
+                .collect();
+            let new_id = manifest.allocate_part_id();
+            let merged = merge_parts(&self.store, SIGNAL, &inputs, new_id).await?;
+            manifest.parts.retain(|p| !job.part_ids.contains(&p.id));
+            manifest.parts.push(merged);
+            manifest.parts.sort_by_key(|p| (p.day, p.id));
+            manifest.store(&self.store, SIGNAL).await?;
+            self.publish_parts(&manifest, None);
+            self.delete_parts(&inputs).await?;
+            self.metrics
+                .compaction_seconds
+                .get_or_create(&vec![("signal", SIGNAL)])
+                .observe(started.elapsed().as_secs_f64());
+        }
+        Ok(jobs.len())
+    }
+
+    /// Drops whole days past the retention limits. Returns the days dropped.
+    pub async fn apply_retention(&self, now_ms: i64) -> Result<Vec<i64>> {
+        let mut manifest = self.manifest.lock().await;
+        let days = retention::plan(&manifest.parts, &self.opts.retention, now_ms);
+        let Some(&newest_dropped) = days.last() else {
+            return Ok(days);
+        };
+        let (dropped, kept): (Vec<PartMeta>, Vec<PartMeta>) = manifest
+            .parts
+            .drain(..)
+            .partition(|p| days.contains(&p.day));
+        manifest.parts = kept;
+        manifest.store(&self.store, SIGNAL).await?;
+        self.publish_parts(&manifest, None);
+        self.delete_parts(&dropped).await?;
+        let removed = self.index.remove_older_than((newest_dropped + 1) * DAY_MS);
+        self.metrics.index_series.set(self.index.len() as i64);
+        tracing::info!(
+            ?days,
+            parts = dropped.len(),
+            series_removed = removed,
+            "retention dropped days"
+        );
+        Ok(days)
+    }
+
+    async fn delete_parts(&self, parts: &[PartMeta]) -> Result<()> {
+        for p in parts {
+            self.store.delete(&p.samples_path(SIGNAL)).await?;
+            self.store.delete(&p.series_path(SIGNAL)).await?;
+            if p.has_exemplars {
+                self.store.delete(&p.exemplars_path(SIGNAL)).await?;
+            }
+        }
+        self.store.prune_empty_dirs(&SIGNAL.into());
+        Ok(())
+    }
+
+    /// One round of background upkeep: flush if due, compact, enforce
+    /// retention. Errors are logged and counted; the next tick retries.
+    pub async fn maintain(&self) {
+        if self.flush_due() {
+            if let Err(e) = self.flush().await {
+                self.background_error("flush", &e);
+            }
+        }
+        if let Err(e) = self.compact(false).await {
+            self.background_error("compaction", &e);
+        }
+        if let Err(e) = self.apply_retention(now_ms()).await {
+            self.background_error("retention", &e);
+        }
+    }
+
+    fn background_error(&self, kind: &'static str, e: &crate::error::Error) {
+        tracing::error!(error = %e, kind, "background storage task failed");
+        self.metrics
+            .background_errors
+            .get_or_create(&vec![("kind", kind)])
+            .inc();
+    }
+}
+
+/// Wall-clock time in ms.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

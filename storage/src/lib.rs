@@ -1,0 +1,25 @@
+//! Hearth's storage engine: the data model, write-ahead log, in-memory heads,
+//! Parquet parts, manifest, compaction and retention (DESIGN §2). Logs and
+//! traces will reuse the same WAL, part, manifest and retention machinery.
+#![deny(missing_docs)]
+
+pub mod compact;
+pub mod engine;
+pub mod error;
+pub mod head;
+pub mod manifest;
+pub mod matcher;
+pub mod metrics;
+pub mod model;
+pub mod object_store;
+pub mod part;
+pub mod postings;
+pub mod retention;
+pub mod wal;
+
+pub use engine::{
+    AppendOutcome, EngineCell, EngineOptions, MetricsEngine, MetricsSnapshot, SeriesRejection,
+};
+pub use error::{Error, Result};
+pub use matcher::{MatchOp, Matcher};
+pub use model::*;

@@ -1,0 +1,210 @@
+//! Record payloads. Byte 0 names the kind; the rest is a compact varint
+//! encoding of the write it carries (see `docs/format/wal.md`).
+
+use crate::model::{
+    Exemplar, Label, Labels, MetricMetadata, MetricType, MetricsWrite, Sample, SeriesWrite,
+};
+
+const KIND_METRICS: u8 = 1;
+
+/// A decoded WAL record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WalRecord {
+    /// One accepted metrics write (only the samples that were accepted).
+    Metrics(MetricsWrite),
+}
+
+/// Why a record payload could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("WAL record malformed at byte {offset}: {what}")]
+pub struct RecordError {
+    /// Byte offset in the payload.
+    pub offset: usize,
+    /// What was expected.
+    pub what: &'static str,
+}
+
+/// Encodes a record payload into `out` (cleared first).
+pub fn encode_record(record: &WalRecord, out: &mut Vec<u8>) {
+    out.clear();
+    match record {
+        WalRecord::Metrics(write) => {
+            out.push(KIND_METRICS);
+            put_uvarint(out, write.series.len() as u64);
+            for series in &write.series {
+                put_labels(out, series.labels.as_slice());
+                put_uvarint(out, series.samples.len() as u64);
+                for s in &series.samples {
+                    out.extend_from_slice(&s.ts.to_le_bytes());
+                    out.extend_from_slice(&s.value.to_bits().to_le_bytes());
+                }
+                put_uvarint(out, series.exemplars.len() as u64);
+                for e in &series.exemplars {
+                    put_labels(out, &e.labels);
+                    out.extend_from_slice(&e.ts.to_le_bytes());
+                    out.extend_from_slice(&e.value.to_bits().to_le_bytes());
+                }
+            }
+            put_uvarint(out, write.metadata.len() as u64);
+            for m in &write.metadata {
+                put_str(out, &m.metric_family_name);
+                put_str(out, m.metric_type.as_str());
+                put_str(out, &m.help);
+                put_str(out, &m.unit);
+            }
+        }
+    }
+}
+
+/// Decodes a record payload.
+pub fn decode_record(buf: &[u8]) -> Result<WalRecord, RecordError> {
+    let mut r = Reader { buf, pos: 0 };
+    match r.byte("record kind")? {
+        KIND_METRICS => {
+            let n_series = r.len("series count")?;
+            let mut series = Vec::with_capacity(n_series.min(1 << 16));
+            for _ in 0..n_series {
+                let labels = Labels::new(r.labels()?).map_err(|_| r.err("canonical labels"))?;
+                let n = r.len("sample count")?;
+                let mut samples = Vec::with_capacity(n.min(1 << 16));
+                for _ in 0..n {
+                    let ts = r.i64("sample ts")?;
+                    let value = f64::from_bits(r.u64("sample value")?);
+                    samples.push(Sample { ts, value });
+                }
+                let n = r.len("exemplar count")?;
+                let mut exemplars = Vec::with_capacity(n.min(1 << 10));
+                for _ in 0..n {
+                    let labels = r.labels()?;
+                    let ts = r.i64("exemplar ts")?;
+                    let value = f64::from_bits(r.u64("exemplar value")?);
+                    exemplars.push(Exemplar { labels, ts, value });
+                }
+                series.push(SeriesWrite {
+                    labels,
+                    samples,
+                    exemplars,
+                });
+            }
+            let n_meta = r.len("metadata count")?;
+            let mut metadata = Vec::with_capacity(n_meta.min(1 << 12));
+            for _ in 0..n_meta {
+                metadata.push(MetricMetadata {
+                    metric_family_name: r.string("metadata name")?,
+                    metric_type: MetricType::from_name(&r.string("metadata type")?),
+                    help: r.string("metadata help")?,
+                    unit: r.string("metadata unit")?,
+                });
+            }
+            if r.pos != buf.len() {
+                return Err(r.err("end of record"));
+            }
+            Ok(WalRecord::Metrics(MetricsWrite { series, metadata }))
+        }
+        _ => Err(RecordError {
+            offset: 0,
+            what: "known record kind",
+        }),
+    }
+}
+
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_uvarint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_labels(out: &mut Vec<u8>, labels: &[Label]) {
+    put_uvarint(out, labels.len() as u64);
+    for l in labels {
+        put_str(out, &l.name);
+        put_str(out, &l.value);
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn err(&self, what: &'static str) -> RecordError {
+        RecordError {
+            offset: self.pos,
+            what,
+        }
+    }
+
+    fn byte(&mut self, what: &'static str) -> Result<u8, RecordError> {
+        let b = *self.buf.get(self.pos).ok_or_else(|| self.err(what))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn uvarint(&mut self, what: &'static str) -> Result<u64, RecordError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte(what)?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(self.err(what))
+    }
+
+    /// A count that must fit in what is left of the buffer, so a corrupt
+    /// count cannot trigger a huge allocation.
+    fn len(&mut self, what: &'static str) -> Result<usize, RecordError> {
+        let v = self.uvarint(what)?;
+        usize::try_from(v)
+            .ok()
+            .filter(|n| *n <= self.buf.len() - self.pos)
+            .ok_or_else(|| self.err(what))
+    }
+
+    fn fixed8(&mut self, what: &'static str) -> Result<[u8; 8], RecordError> {
+        let bytes = self
+            .buf
+            .get(self.pos..self.pos + 8)
+            .ok_or_else(|| self.err(what))?;
+        self.pos += 8;
+        let mut out = [0u8; 8];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    fn u64(&mut self, what: &'static str) -> Result<u64, RecordError> {
+        Ok(u64::from_le_bytes(self.fixed8(what)?))
+    }
+
+    fn i64(&mut self, what: &'static str) -> Result<i64, RecordError> {
+        Ok(i64::from_le_bytes(self.fixed8(what)?))
+    }
+
+    fn string(&mut self, what: &'static str) -> Result<String, RecordError> {
+        let n = self.len(what)?;
+        let bytes = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        String::from_utf8(bytes.to_vec()).map_err(|_| self.err(what))
+    }
+
+    fn labels(&mut self) -> Result<Vec<Label>, RecordError> {
+        let n = self.len("label count")?;
+        let mut labels = Vec::with_capacity(n);
+        for _ in 0..n {
+            labels.push(Label {
+                name: self.string("label name")?,
+                value: self.string("label value")?,
+            });
+        }
+        Ok(labels)
+    }
+}

@@ -1,0 +1,179 @@
+//! A real sender: Prometheus 2.42 scrapes itself and node-exporter and
+//! remote-writes to Hearth. Once scraping stops and the queue drains, Hearth
+//! must hold exactly the series (names and label sets) of Prometheus' own TSDB.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// Upper bound for each wait below; the test itself is not timed.
+const WAIT: Duration = Duration::from_secs(120);
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn external(bin: &str) -> Option<String> {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string());
+    if found.is_none() {
+        assert!(
+            std::env::var("HEARTH_REQUIRE_EXTERNAL").is_err(),
+            "{bin} is required (HEARTH_REQUIRE_EXTERNAL is set) but not on PATH"
+        );
+        eprintln!("SKIPPED: {bin} not on PATH (install the Debian package to run this test)");
+    }
+    found
+}
+
+fn series_set(v: &Value) -> BTreeSet<String> {
+    v["data"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn until<T>(what: &str, log: &std::path::Path, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for {what}; Prometheus' log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn prometheus_remote_write_matches_its_own_tsdb() {
+    let (Some(prometheus), Some(node_exporter)) =
+        (external("prometheus"), external("prometheus-node-exporter"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hearth = Hearth::start(&dir.path().join("hearth"), &[]);
+
+    let node_port = free_port();
+    let _node = Killed(
+        Command::new(node_exporter)
+            .arg(format!("--web.listen-address=127.0.0.1:{node_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let prom_port = free_port();
+    let prom_url = format!("http://127.0.0.1:{prom_port}");
+    let config = dir.path().join("prometheus.yml");
+    let remote_write = format!(
+        "remote_write:\n\
+         - url: {}/api/v1/write\n\
+         \x20 queue_config: {{batch_send_deadline: 1s}}\n\
+         \x20 metadata_config: {{send_interval: 1s}}\n",
+        hearth.base
+    );
+    let global = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n";
+    let scraping = format!(
+        "{global}scrape_configs:\n\
+         - job_name: prometheus\n\
+         \x20 static_configs: [{{targets: ['127.0.0.1:{prom_port}']}}]\n\
+         - job_name: node\n\
+         \x20 static_configs: [{{targets: ['127.0.0.1:{node_port}']}}]\n\
+         {remote_write}"
+    );
+    std::fs::write(&config, &scraping).unwrap();
+    let _prom = Killed(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prom").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .arg("--web.enable-lifecycle")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let prom_log = dir.path().join("prometheus.log");
+    let c = client();
+    let get = |url: String| -> Option<Value> {
+        let r = c.get(url).send().ok()?;
+        if r.status() != 200 {
+            return None;
+        }
+        r.json().ok()
+    };
+
+    // Both targets scraped a few times and written to Hearth.
+    until("several scrapes of both targets in Hearth", &prom_log, || {
+        let v = get(format!(
+            "{prom_url}/api/v1/query?query=count(count_over_time(up%5B1m%5D)%20%3E%3D%205)"
+        ))?;
+        (v["data"]["result"][0]["value"][1] == "2").then_some(())
+    });
+    until("node metrics in Hearth", &prom_log, || {
+        let v = hearth.get_json("/api/v1/label/job/values");
+        (v["data"] == serde_json::json!(["node", "prometheus"])).then_some(())
+    });
+
+    // Stop scraping (targets go stale, which is also written), then wait for
+    // the remote-write queue to drain into Hearth.
+    let idle = format!("{global}{remote_write}");
+    std::fs::write(&config, idle).unwrap();
+    let reload = c.post(format!("{prom_url}/-/reload")).send().unwrap();
+    assert_eq!(reload.status(), 200);
+
+    let all = "match[]=%7B__name__%3D~%22.%2B%22%7D";
+    let (prom, ours) = until("Hearth to hold Prometheus' series", &prom_log, || {
+        let prom = series_set(&get(format!("{prom_url}/api/v1/series?{all}"))?);
+        let ours = series_set(&hearth.get_json(&format!("/api/v1/series?{all}")));
+        (!prom.is_empty() && prom == ours).then_some((prom, ours))
+    });
+    assert_eq!(prom, ours);
+    assert!(prom.len() > 100, "suspiciously few series: {}", prom.len());
+
+    // Metadata travels too.
+    until("metadata from Prometheus", &prom_log, || {
+        let v = hearth.get_json("/api/v1/metadata?metric=prometheus_http_requests_total");
+        (v["data"]["prometheus_http_requests_total"][0]["type"] == "counter").then_some(())
+    });
+
+    // And it all survives a restart.
+    let restarted_dir = hearth.data_dir.clone();
+    assert!(hearth.stop().success());
+    let hearth = Hearth::start(&restarted_dir, &[]);
+    assert_eq!(
+        series_set(&hearth.get_json(&format!("/api/v1/series?{all}"))),
+        prom
+    );
+}
