@@ -38,7 +38,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .merge(admin::routes(engine.clone()))
         .merge(hearth_ingest::routes(RemoteWriteState {
             engine: engine.clone(),
-            limits: Arc::new(cfg.remote_write.clone()),
+            limits: Arc::new(cfg.remote_write),
             metrics: ingest_metrics,
         }))
         .merge(hearth_query::routes(QueryState {

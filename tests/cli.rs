@@ -1,4 +1,5 @@
 //! The command line: version, `check config`, and bad flags failing fast.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 

@@ -2,6 +2,8 @@
 //! acknowledged sample must be there and every part readable. Bounded in
 //! rounds and requests, not in time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

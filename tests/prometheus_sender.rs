@@ -2,6 +2,8 @@
 //! remote-writes to Hearth. Once scraping stops and the queue drains, Hearth
 //! must hold exactly the series (names and label sets) of Prometheus' own TSDB.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -135,12 +137,16 @@ fn prometheus_remote_write_matches_its_own_tsdb() {
     };
 
     // Both targets scraped a few times and written to Hearth.
-    until("several scrapes of both targets in Hearth", &prom_log, || {
-        let v = get(format!(
-            "{prom_url}/api/v1/query?query=count(count_over_time(up%5B1m%5D)%20%3E%3D%205)"
-        ))?;
-        (v["data"]["result"][0]["value"][1] == "2").then_some(())
-    });
+    until(
+        "several scrapes of both targets in Hearth",
+        &prom_log,
+        || {
+            let v = get(format!(
+                "{prom_url}/api/v1/query?query=count(count_over_time(up%5B1m%5D)%20%3E%3D%205)"
+            ))?;
+            (v["data"]["result"][0]["value"][1] == "2").then_some(())
+        },
+    );
     until("node metrics in Hearth", &prom_log, || {
         let v = hearth.get_json("/api/v1/label/job/values");
         (v["data"] == serde_json::json!(["node", "prometheus"])).then_some(())

@@ -1,6 +1,8 @@
 //! Remote write 1.0 and 2.0 into the real binary, read back through every
 //! read API, then flush, compact and restart: the answers must not change.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::Cursor;

@@ -66,10 +66,10 @@ impl StorageMetrics {
         // Families show nothing until a label set exists; create the ones a
         // dashboard expects so that they read 0 rather than "no data".
         let metrics = vec![("signal", crate::engine::SIGNAL)];
-        m.parts.get_or_create(&metrics);
-        m.part_bytes.get_or_create(&metrics);
-        m.flush_seconds.get_or_create(&metrics);
-        m.compaction_seconds.get_or_create(&metrics);
+        drop(m.parts.get_or_create(&metrics));
+        drop(m.part_bytes.get_or_create(&metrics));
+        drop(m.flush_seconds.get_or_create(&metrics));
+        drop(m.compaction_seconds.get_or_create(&metrics));
         registry.register(
             "hearth_wal_bytes_written",
             "Bytes appended to the write-ahead log",

@@ -150,10 +150,10 @@ impl SeriesIndex {
             return check_same(entry, labels);
         }
         let mut inner = self.inner.write();
-        if let Some(&slot) = inner.by_id.get(&id) {
-            if let Some(entry) = inner.entries[slot as usize].clone() {
-                return check_same(entry, labels);
-            }
+        if let Some(&slot) = inner.by_id.get(&id)
+            && let Some(entry) = inner.entries[slot as usize].clone()
+        {
+            return check_same(entry, labels);
         }
         let syms: Vec<(Sym, Sym)> = labels
             .as_slice()

@@ -1,6 +1,6 @@
 //! Starts the real `hearth` binary on a loopback port with a temp data dir
 //! and talks to it over HTTP like a real client.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -55,14 +55,13 @@ impl Hearth {
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("Hearth is listening") {
-                    if let Some(addr) = line
+                if line.contains("Hearth is listening")
+                    && let Some(addr) = line
                         .split("addr=")
                         .nth(1)
                         .and_then(|s| s.split_whitespace().next())
-                    {
-                        let _ = tx.send(addr.to_owned());
-                    }
+                {
+                    let _ = tx.send(addr.to_owned());
                 }
                 sink.lock().unwrap().push(line);
             }
@@ -91,10 +90,10 @@ impl Hearth {
     fn wait_ready(&self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok(r) = self.client.get(self.url("/-/ready")).send() {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = self.client.get(self.url("/-/ready")).send()
+                && r.status() == 200
+            {
+                return;
             }
             assert!(
                 Instant::now() < deadline,

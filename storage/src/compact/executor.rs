@@ -44,10 +44,10 @@ pub async fn merge_parts(
         let Some(id) = next else { break };
         runs.clear();
         for r in &mut readers {
-            if r.peek_id().await? == Some(id) {
-                if let Some(run) = r.next_run().await? {
-                    runs.push(run);
-                }
+            if r.peek_id().await? == Some(id)
+                && let Some(run) = r.next_run().await?
+            {
+                runs.push(run);
             }
         }
         let (ts, values) = merge_runs(&runs);

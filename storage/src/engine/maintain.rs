@@ -86,10 +86,10 @@ impl MetricsEngine {
     /// One round of background upkeep: flush if due, compact, enforce
     /// retention. Errors are logged and counted; the next tick retries.
     pub async fn maintain(&self) {
-        if self.flush_due() {
-            if let Err(e) = self.flush().await {
-                self.background_error("flush", &e);
-            }
+        if self.flush_due()
+            && let Err(e) = self.flush().await
+        {
+            self.background_error("flush", &e);
         }
         if let Err(e) = self.compact(false).await {
             self.background_error("compaction", &e);
