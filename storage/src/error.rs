@@ -56,9 +56,6 @@ pub enum Error {
     /// The engine is shutting down and takes no more writes.
     #[error("storage is shutting down")]
     ShuttingDown,
-    /// A background task panicked or was cancelled.
-    #[error("background task failed: {0}")]
-    Task(String),
 }
 
 impl Error {

@@ -70,9 +70,4 @@ impl MetricsSnapshot {
         }
         Ok(out)
     }
-
-    /// Samples held in heads.
-    pub fn head_samples(&self) -> usize {
-        self.heads.iter().map(|h| h.sample_count()).sum()
-    }
 }

@@ -103,11 +103,6 @@ impl PartWriter {
         })
     }
 
-    /// The part's metadata so far.
-    pub fn meta(&self) -> &PartMeta {
-        &self.meta
-    }
-
     /// Adds one series. Empty series are skipped.
     pub async fn push_series<S: AsRef<str>>(
         &mut self,
