@@ -24,6 +24,8 @@ pub enum ErrorKind {
     Internal,
     /// 503: not ready or overloaded.
     Unavailable,
+    /// 503: the query ran out of time.
+    Timeout,
 }
 
 impl std::fmt::Display for ErrorKind {
@@ -33,6 +35,7 @@ impl std::fmt::Display for ErrorKind {
             Self::Execution => "execution",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::Timeout => "timeout",
         })
     }
 }
@@ -67,6 +70,14 @@ impl ApiError {
         }
     }
 
+    /// A 503 `timeout` error.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Timeout,
+            message: message.into(),
+        }
+    }
+
     /// The 503 answered while the WAL is being replayed.
     pub fn not_ready() -> Self {
         Self {
@@ -81,7 +92,7 @@ impl ApiError {
             ErrorKind::BadData => StatusCode::BAD_REQUEST,
             ErrorKind::Execution => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable | ErrorKind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

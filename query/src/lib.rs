@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod http;
+pub mod promql;
 pub mod sql;
 
 use axum::Router;
@@ -19,12 +20,19 @@ pub struct QueryState {
     pub engine: EngineCell,
     /// Bytes DataFusion may use per query before failing it.
     pub query_memory_limit: usize,
+    /// PromQL engine settings.
+    pub promql: http::query::PromqlSettings,
 }
 
 /// The query crate's HTTP routes.
 pub fn routes(state: QueryState) -> Router {
-    use http::{metadata, series, status};
+    use http::{metadata, query, series, status};
     Router::new()
+        .route("/api/v1/query", get(query::query).post(query::query))
+        .route(
+            "/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        )
         .route("/api/v1/series", get(series::series).post(series::series))
         .route("/api/v1/labels", get(series::labels).post(series::labels))
         .route(

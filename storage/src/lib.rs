@@ -18,7 +18,8 @@ pub mod retention;
 pub mod wal;
 
 pub use engine::{
-    AppendOutcome, EngineCell, EngineOptions, MetricsEngine, MetricsSnapshot, SeriesRejection,
+    AppendOutcome, EngineCell, EngineOptions, MetricsEngine, MetricsSnapshot, SelectedSeries,
+    SeriesRejection,
 };
 pub use error::{Error, Result};
 pub use matcher::{MatchOp, Matcher};

@@ -3,6 +3,7 @@
 pub mod envelope;
 pub mod metadata;
 pub mod params;
+pub mod query;
 pub mod series;
 pub mod status;
 

@@ -8,7 +8,8 @@ use crate::error::Result;
 use crate::model::SeriesId;
 use crate::object_store::DataStore;
 use crate::part::{
-    PartMeta, PartWriter, SampleRun, SampleRunReader, read_exemplars, read_series, write_exemplars,
+    PartMeta, PartWriter, SampleRun, SampleRunReader, merge_runs, read_exemplars, read_series,
+    write_exemplars,
 };
 
 /// Merges `inputs` (all of one day, sorted by id) into part `new_id`.
@@ -50,7 +51,7 @@ pub async fn merge_parts(
                 runs.push(run);
             }
         }
-        let (ts, values) = merge_runs(&runs);
+        let (ts, values) = merge_runs(std::mem::take(&mut runs));
         let series_labels = labels.get(&id).map(Vec::as_slice).unwrap_or_default();
         writer.push_series(id, series_labels, &ts, &values).await?;
     }
@@ -63,32 +64,6 @@ pub async fn merge_parts(
     exemplars.sort_by_key(|(id, e)| (*id, e.ts));
     write_exemplars(store, signal, &mut meta, &exemplars).await?;
     Ok(meta)
-}
-
-/// Merges one series' runs, given oldest part first; later runs win ties.
-fn merge_runs(runs: &[SampleRun]) -> (Vec<i64>, Vec<f64>) {
-    if let [only] = runs {
-        return (only.ts.clone(), only.values.clone());
-    }
-    let mut all: Vec<(i64, usize, f64)> = runs
-        .iter()
-        .enumerate()
-        .flat_map(|(rank, r)| r.ts.iter().zip(&r.values).map(move |(&t, &v)| (t, rank, v)))
-        .collect();
-    all.sort_by_key(|&(t, rank, _)| (t, rank));
-    let mut ts = Vec::with_capacity(all.len());
-    let mut values: Vec<f64> = Vec::with_capacity(all.len());
-    for (t, _, v) in all {
-        if ts.last() == Some(&t) {
-            if let Some(last) = values.last_mut() {
-                *last = v;
-            }
-        } else {
-            ts.push(t);
-            values.push(v);
-        }
-    }
-    (ts, values)
 }
 
 #[cfg(test)]
@@ -110,7 +85,7 @@ mod tests {
             },
         ];
         assert_eq!(
-            merge_runs(&runs),
+            merge_runs(runs),
             (vec![1, 2, 3, 4], vec![1.0, 20.0, 3.0, 40.0])
         );
     }

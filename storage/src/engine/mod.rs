@@ -7,6 +7,7 @@ mod flush;
 mod maintain;
 mod open;
 mod read;
+mod select;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ pub use flush::FlushReport;
 pub use maintain::now_ms;
 pub use open::OpenReport;
 pub use read::MetricsSnapshot;
+pub use select::SelectedSeries;
 
 /// The signal name used in paths and metric labels.
 pub const SIGNAL: &str = "metrics";

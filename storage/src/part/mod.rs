@@ -5,14 +5,16 @@
 mod object_reader;
 mod reader;
 mod schema;
+mod select;
 mod writer;
 
 use object_store::path::Path as ObjectPath;
 use serde::{Deserialize, Serialize};
 
 pub use object_reader::ObjectFileReader;
-pub use reader::{PartSeries, SampleRun, SampleRunReader, read_exemplars, read_series};
+pub use reader::{PartSeries, SampleRun, SampleRunReader, merge_runs, read_exemplars, read_series};
 pub use schema::{exemplars_schema, labels_field, samples_schema, series_schema};
+pub use select::read_selected;
 pub use writer::{PartWriter, write_exemplars};
 
 /// Milliseconds in one day partition.

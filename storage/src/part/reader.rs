@@ -260,3 +260,31 @@ impl SampleRunReader {
         Ok(Some(run))
     }
 }
+
+/// Merges one series' runs, given oldest first, into one ascending run;
+/// for an equal timestamp the newest run's value is kept (what compaction
+/// writes and what a query reads).
+pub fn merge_runs(mut runs: Vec<SampleRun>) -> (Vec<i64>, Vec<f64>) {
+    if runs.len() <= 1 {
+        return runs.pop().map(|r| (r.ts, r.values)).unwrap_or_default();
+    }
+    let mut all: Vec<(i64, usize, f64)> = runs
+        .iter()
+        .enumerate()
+        .flat_map(|(rank, r)| r.ts.iter().zip(&r.values).map(move |(&t, &v)| (t, rank, v)))
+        .collect();
+    all.sort_by_key(|&(t, rank, _)| (t, rank));
+    let mut ts: Vec<i64> = Vec::with_capacity(all.len());
+    let mut values: Vec<f64> = Vec::with_capacity(all.len());
+    for (t, _, v) in all {
+        if ts.last() == Some(&t) {
+            if let Some(last) = values.last_mut() {
+                *last = v;
+            }
+        } else {
+            ts.push(t);
+            values.push(v);
+        }
+    }
+    (ts, values)
+}

@@ -1,0 +1,350 @@
+//! Parsing: `promql-parser` does the grammar, this module converts its tree
+//! into ours (`ast.rs`), compiles matchers from their text with Prometheus'
+//! anchoring, and words errors as Prometheus does.
+
+use std::time::{Duration, SystemTime};
+
+use hearth_storage::{MatchOp, Matcher};
+use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
+use promql_parser::parser::{self as p, LabelModifier, VectorMatchCardinality};
+
+use super::ast::*;
+
+/// A query that does not parse or is semantically invalid.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    /// Prometheus-style message, e.g. `1:5: parse error: unexpected ...`.
+    pub message: String,
+}
+
+impl ParseError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses a PromQL expression.
+pub fn parse(input: &str) -> Result<Expr, ParseError> {
+    if input.trim().is_empty() {
+        return Err(ParseError::new(
+            "1:1: parse error: no expression found in input",
+        ));
+    }
+    let parsed = p::parse(input).map_err(|e| ParseError::new(word_error(input, &e)))?;
+    let mut converter = Converter { next_selector: 0 };
+    converter.expr(parsed)
+}
+
+/// Adds the position Prometheus reports when the upstream message lacks one.
+fn word_error(input: &str, message: &str) -> String {
+    let message = message.trim();
+    if message.starts_with(|c: char| c.is_ascii_digit()) && message.contains(": parse error") {
+        return message.to_owned();
+    }
+    let line_count = input.lines().count().max(1);
+    format!("{line_count}:1: parse error: {message}")
+}
+
+struct Converter {
+    next_selector: usize,
+}
+
+fn millis(d: &Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn offset_ms(offset: &Option<p::Offset>) -> i64 {
+    match offset {
+        None => 0,
+        Some(p::Offset::Pos(d)) => millis(d),
+        Some(p::Offset::Neg(d)) => -millis(d),
+    }
+}
+
+fn at(at: &Option<p::AtModifier>) -> Option<At> {
+    at.as_ref().map(|a| match a {
+        p::AtModifier::Start => At::Start,
+        p::AtModifier::End => At::End,
+        p::AtModifier::At(t) => At::Time(match t.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(d) => millis(&d),
+            Err(e) => -millis(&e.duration()),
+        }),
+    })
+}
+
+fn matcher(m: &PMatcher) -> Result<Matcher, ParseError> {
+    let op = match m.op {
+        PMatchOp::Equal => MatchOp::Equal,
+        PMatchOp::NotEqual => MatchOp::NotEqual,
+        PMatchOp::Re(_) => MatchOp::Regex,
+        PMatchOp::NotRe(_) => MatchOp::NotRegex,
+    };
+    Matcher::new(op, m.name.clone(), m.value.clone())
+        .map_err(|e| ParseError::new(format!("1:1: parse error: {e}")))
+}
+
+fn labels(l: &promql_parser::label::Labels) -> Vec<String> {
+    l.labels.clone()
+}
+
+impl Converter {
+    fn selector(&mut self, vs: &p::VectorSelector) -> Result<Selector, ParseError> {
+        let mut base = Vec::new();
+        for m in &vs.matchers.matchers {
+            base.push(matcher(m)?);
+        }
+        let mut sets = Vec::new();
+        if vs.matchers.or_matchers.is_empty() {
+            sets.push(base);
+        } else {
+            for group in &vs.matchers.or_matchers {
+                let mut set = base.clone();
+                for m in group {
+                    set.push(matcher(m)?);
+                }
+                sets.push(set);
+            }
+        }
+        if let Some(name) = &vs.name {
+            for set in &mut sets {
+                let present = set
+                    .iter()
+                    .any(|m| m.name == "__name__" && m.op == MatchOp::Equal && &m.value == name);
+                if !present {
+                    set.insert(0, Matcher::equal("__name__", name.clone()));
+                }
+            }
+        }
+        // Prometheus refuses selectors that could match every series.
+        let selective = sets.iter().all(|set| set.iter().any(|m| !m.matches("")));
+        if !selective {
+            return Err(ParseError::new(
+                "1:1: parse error: vector selector must contain at least one non-empty matcher",
+            ));
+        }
+        let id = self.next_selector;
+        self.next_selector += 1;
+        let mut plain = vs.clone();
+        plain.offset = None;
+        plain.at = None;
+        Ok(Selector {
+            id,
+            matcher_sets: sets,
+            text: plain.to_string(),
+            offset_ms: offset_ms(&vs.offset),
+            at: at(&vs.at),
+        })
+    }
+
+    fn expr(&mut self, e: p::Expr) -> Result<Expr, ParseError> {
+        Ok(match e {
+            p::Expr::NumberLiteral(n) => Expr::Number(n.val),
+            p::Expr::StringLiteral(s) => Expr::String(s.val),
+            p::Expr::VectorSelector(vs) => Expr::Selector(Box::new(self.selector(&vs)?)),
+            p::Expr::MatrixSelector(ms) => {
+                let range_ms = millis(&ms.range);
+                if range_ms <= 0 {
+                    return Err(ParseError::new(
+                        "1:1: parse error: range selector duration must be greater than 0",
+                    ));
+                }
+                Expr::Range(Box::new(RangeSelector {
+                    selector: self.selector(&ms.vs)?,
+                    range_ms,
+                }))
+            }
+            p::Expr::Subquery(sq) => {
+                let step_ms = sq.step.as_ref().map(millis);
+                if step_ms == Some(0) {
+                    return Err(ParseError::new(
+                        "1:1: parse error: subquery step must be greater than 0",
+                    ));
+                }
+                Expr::Subquery(Box::new(Subquery {
+                    expr: self.expr(*sq.expr)?,
+                    range_ms: millis(&sq.range),
+                    step_ms,
+                    offset_ms: offset_ms(&sq.offset),
+                    at: at(&sq.at),
+                }))
+            }
+            p::Expr::Paren(pe) => Expr::Paren(Box::new(self.expr(*pe.expr)?)),
+            p::Expr::Unary(u) => Expr::Negate(Box::new(self.expr(*u.expr)?)),
+            p::Expr::Call(c) => {
+                let mut args = Vec::with_capacity(c.args.args.len());
+                for a in c.args.args {
+                    args.push(self.expr(*a)?);
+                }
+                Expr::Call(Box::new(Call {
+                    name: c.func.name.to_owned(),
+                    args,
+                }))
+            }
+            p::Expr::Aggregate(a) => {
+                let op = match a.op.to_string().as_str() {
+                    "sum" => AggregateOp::Sum,
+                    "avg" => AggregateOp::Avg,
+                    "count" => AggregateOp::Count,
+                    "min" => AggregateOp::Min,
+                    "max" => AggregateOp::Max,
+                    "group" => AggregateOp::Group,
+                    "stddev" => AggregateOp::Stddev,
+                    "stdvar" => AggregateOp::Stdvar,
+                    "topk" => AggregateOp::Topk,
+                    "bottomk" => AggregateOp::Bottomk,
+                    "quantile" => AggregateOp::Quantile,
+                    "count_values" => AggregateOp::CountValues,
+                    "limitk" => AggregateOp::Limitk,
+                    "limit_ratio" => AggregateOp::LimitRatio,
+                    other => {
+                        return Err(ParseError::new(format!(
+                            "1:1: parse error: unknown aggregation {other}"
+                        )));
+                    }
+                };
+                let grouping = a.modifier.as_ref().map(|m| match m {
+                    LabelModifier::Include(l) => Grouping::By(labels(l)),
+                    LabelModifier::Exclude(l) => Grouping::Without(labels(l)),
+                });
+                let param = match a.param {
+                    Some(p) => Some(self.expr(*p)?),
+                    None => None,
+                };
+                Expr::Aggregate(Box::new(Aggregate {
+                    op,
+                    expr: self.expr(*a.expr)?,
+                    param,
+                    grouping,
+                }))
+            }
+            p::Expr::Binary(b) => {
+                let op = match b.op.to_string().as_str() {
+                    "+" => BinaryOp::Add,
+                    "-" => BinaryOp::Sub,
+                    "*" => BinaryOp::Mul,
+                    "/" => BinaryOp::Div,
+                    "%" => BinaryOp::Mod,
+                    "^" => BinaryOp::Pow,
+                    "atan2" => BinaryOp::Atan2,
+                    "==" => BinaryOp::Eq,
+                    "!=" => BinaryOp::Ne,
+                    ">" => BinaryOp::Gt,
+                    "<" => BinaryOp::Lt,
+                    ">=" => BinaryOp::Ge,
+                    "<=" => BinaryOp::Le,
+                    "and" => BinaryOp::And,
+                    "or" => BinaryOp::Or,
+                    "unless" => BinaryOp::Unless,
+                    other => {
+                        return Err(ParseError::new(format!(
+                            "1:1: parse error: unknown binary operator {other}"
+                        )));
+                    }
+                };
+                let (mut return_bool, mut matching, mut card) =
+                    (false, None, Cardinality::OneToOne);
+                let (mut fill_lhs, mut fill_rhs) = (None, None);
+                if let Some(m) = &b.modifier {
+                    return_bool = m.return_bool;
+                    matching = m.matching.as_ref().map(|lm| match lm {
+                        LabelModifier::Include(l) => Matching::On(labels(l)),
+                        LabelModifier::Exclude(l) => Matching::Ignoring(labels(l)),
+                    });
+                    card = match &m.card {
+                        VectorMatchCardinality::OneToOne => Cardinality::OneToOne,
+                        VectorMatchCardinality::ManyToOne(l) => Cardinality::ManyToOne(labels(l)),
+                        VectorMatchCardinality::OneToMany(l) => Cardinality::OneToMany(labels(l)),
+                        VectorMatchCardinality::ManyToMany => Cardinality::ManyToMany,
+                    };
+                    fill_lhs = m.fill_values.lhs;
+                    fill_rhs = m.fill_values.rhs;
+                }
+                if op.is_set() {
+                    card = Cardinality::ManyToMany;
+                }
+                let lhs = self.expr(*b.lhs)?;
+                let rhs = self.expr(*b.rhs)?;
+                if op.is_comparison()
+                    && !return_bool
+                    && lhs.kind() == ValueKind::Scalar
+                    && rhs.kind() == ValueKind::Scalar
+                {
+                    return Err(ParseError::new(
+                        "1:1: parse error: comparisons between scalars must use BOOL modifier",
+                    ));
+                }
+                Expr::Binary(Box::new(Binary {
+                    op,
+                    lhs,
+                    rhs,
+                    return_bool,
+                    matching,
+                    card,
+                    fill_lhs,
+                    fill_rhs,
+                }))
+            }
+            p::Expr::Extension(_) => {
+                return Err(ParseError::new(
+                    "1:1: parse error: unsupported expression extension",
+                ));
+            }
+        })
+    }
+}
+
+/// Number of selectors in a parsed expression (ids are `0..count`).
+pub fn selector_count(e: &Expr) -> usize {
+    let mut max = 0;
+    visit_selectors(e, &mut |s| max = max.max(s.id + 1));
+    max
+}
+
+/// Calls `f` on every selector, range selectors' included.
+pub fn visit_selectors(e: &Expr, f: &mut impl FnMut(&Selector)) {
+    match e {
+        Expr::Number(_) | Expr::String(_) => {}
+        Expr::Selector(s) => f(s),
+        Expr::Range(r) => f(&r.selector),
+        Expr::Subquery(s) => visit_selectors(&s.expr, f),
+        Expr::Call(c) => c.args.iter().for_each(|a| visit_selectors(a, f)),
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                visit_selectors(p, f);
+            }
+            visit_selectors(&a.expr, f);
+        }
+        Expr::Binary(b) => {
+            visit_selectors(&b.lhs, f);
+            visit_selectors(&b.rhs, f);
+        }
+        Expr::Negate(e) | Expr::Paren(e) => visit_selectors(e, f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_get_ids_and_name_matchers() {
+        let e = parse("rate(foo{a=~\"x|y\"}[5m]) + bar offset -1m").unwrap();
+        assert_eq!(selector_count(&e), 2);
+        let Expr::Binary(b) = e else { panic!() };
+        let Expr::Selector(s) = &b.rhs else { panic!() };
+        assert_eq!(s.offset_ms, -60_000);
+        assert_eq!(s.matcher_sets[0][0].value, "bar");
+    }
+
+    #[test]
+    fn errors_carry_a_position() {
+        let err = parse("sum(").unwrap_err();
+        assert!(err.message.contains("parse error"), "{}", err.message);
+        assert!(parse("{a=\"\"}").is_err());
+        assert!(parse("1 > 2").is_err());
+        assert!(parse("1 > bool 2").is_ok());
+    }
+}

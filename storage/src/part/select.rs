@@ -1,0 +1,199 @@
+//! Reads chosen series within a time range from one part. Rows are sorted by
+//! series id, so the series-id bounds in the row-group statistics and the page
+//! index say which pages can hold a wanted series; only those are fetched and
+//! decoded, then rows are filtered exactly.
+
+use arrow::array::AsArray;
+use arrow::datatypes::{Float64Type, Int64Type, UInt64Type};
+use futures::StreamExt;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection, RowSelector};
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, RowGroupMetaData};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::statistics::Statistics;
+
+use super::object_reader::ObjectFileReader;
+use super::{PartMeta, SampleRun};
+use crate::error::{Error, Result};
+use crate::model::SeriesId;
+use crate::object_store::DataStore;
+
+/// Rows decoded per batch while selecting.
+const BATCH_ROWS: usize = 16 * 1024;
+
+/// True when some id of the sorted `ids` lies in `[min, max]`.
+fn any_in(ids: &[SeriesId], min: SeriesId, max: SeriesId) -> bool {
+    let first = ids.partition_point(|&id| id < min);
+    ids.get(first).is_some_and(|&id| id <= max)
+}
+
+/// Series ids are u64 stored in Parquet's INT64 with an unsigned logical
+/// type; statistics hold the same bits.
+fn as_id(v: i64) -> SeriesId {
+    v as u64
+}
+
+fn row_group_bounds(rg: &RowGroupMetaData, col: usize) -> Option<(SeriesId, SeriesId)> {
+    match rg.column(col).statistics()? {
+        Statistics::Int64(s) => Some((as_id(*s.min_opt()?), as_id(*s.max_opt()?))),
+        _ => None,
+    }
+}
+
+/// Rows of row group `rg` worth reading: whole pages whose id bounds meet
+/// `ids`, or the whole group when the page index is missing.
+fn row_group_selection(
+    meta: &ParquetMetaData,
+    rg: usize,
+    col: usize,
+    ids: &[SeriesId],
+) -> Vec<RowSelector> {
+    let group = meta.row_group(rg);
+    let rows = group.num_rows() as usize;
+    if let Some((min, max)) = row_group_bounds(group, col)
+        && !any_in(ids, min, max)
+    {
+        return vec![RowSelector::skip(rows)];
+    }
+    let pages = meta
+        .offset_index()
+        .and_then(|o| o.get(rg))
+        .and_then(|c| c.get(col))
+        .map(|o| o.page_locations());
+    let index = meta
+        .column_index()
+        .and_then(|c| c.get(rg))
+        .and_then(|c| c.get(col));
+    let (Some(pages), Some(ColumnIndexMetaData::INT64(index))) = (pages, index) else {
+        return vec![RowSelector::select(rows)];
+    };
+    let mut out = Vec::with_capacity(pages.len());
+    for (i, page) in pages.iter().enumerate() {
+        let start = page.first_row_index as usize;
+        let end = pages
+            .get(i + 1)
+            .map_or(rows, |next| next.first_row_index as usize);
+        let wanted = match (index.min_value(i), index.max_value(i)) {
+            (Some(&min), Some(&max)) => any_in(ids, as_id(min), as_id(max)),
+            _ => true,
+        };
+        out.push(if wanted {
+            RowSelector::select(end - start)
+        } else {
+            RowSelector::skip(end - start)
+        });
+    }
+    out
+}
+
+/// The samples of `ids` (sorted, unique) with `mint <= ts <= maxt` in the
+/// part, one run per series that has any, in id order.
+pub async fn read_selected(
+    store: &DataStore,
+    signal: &str,
+    meta: &PartMeta,
+    ids: &[SeriesId],
+    mint: i64,
+    maxt: i64,
+) -> Result<Vec<SampleRun>> {
+    if ids.is_empty() || meta.max_ts < mint || meta.min_ts > maxt {
+        return Ok(Vec::new());
+    }
+    let path = meta.samples_path(signal);
+    let parquet_err = |source| Error::Parquet {
+        path: path.to_string(),
+        source,
+    };
+    let corrupt = |message: &str| Error::CorruptPart {
+        path: path.to_string(),
+        message: message.to_owned(),
+    };
+    let size = store.size(&path).await?;
+    let reader = ObjectFileReader::new(store.object_store(), path.clone(), size);
+    let builder = ParquetRecordBatchStreamBuilder::new_with_options(
+        reader,
+        ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+    )
+    .await
+    .map_err(parquet_err)?;
+    let parquet_meta = std::sync::Arc::clone(builder.metadata());
+    let col = parquet_meta
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| c.name() == "series_id")
+        .ok_or_else(|| corrupt("missing column series_id"))?;
+    let mut selectors = Vec::new();
+    for rg in 0..parquet_meta.num_row_groups() {
+        selectors.extend(row_group_selection(&parquet_meta, rg, col, ids));
+    }
+    if selectors.iter().all(|s| s.skip) {
+        return Ok(Vec::new());
+    }
+    let mut stream = builder
+        .with_row_selection(RowSelection::from(selectors))
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(parquet_err)?;
+
+    let mut runs: Vec<SampleRun> = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(parquet_err)?;
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| corrupt(&format!("missing column {name}")))
+        };
+        let row_ids = column("series_id")?
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| corrupt("series_id is not u64"))?
+            .values();
+        let ts = column("ts")?
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| corrupt("ts is not i64"))?
+            .values();
+        let values = column("value")?
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| corrupt("value is not f64"))?
+            .values();
+        let mut row = 0;
+        while row < row_ids.len() {
+            let id = row_ids[row];
+            let end = row + row_ids[row..].partition_point(|&x| x == id);
+            if ids.binary_search(&id).is_ok() {
+                let from = row + ts[row..end].partition_point(|&t| t < mint);
+                let to = row + ts[row..end].partition_point(|&t| t <= maxt);
+                if from < to {
+                    if runs.last().is_none_or(|r| r.id != id) {
+                        runs.push(SampleRun {
+                            id,
+                            ..SampleRun::default()
+                        });
+                    }
+                    if let Some(run) = runs.last_mut() {
+                        run.ts.extend_from_slice(&ts[from..to]);
+                        run.values.extend_from_slice(&values[from..to]);
+                    }
+                }
+            }
+            row = end;
+        }
+    }
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_in_checks_sorted_ids_against_bounds() {
+        let ids = [3, 10, 20];
+        assert!(any_in(&ids, 0, 3));
+        assert!(any_in(&ids, 11, 20));
+        assert!(!any_in(&ids, 4, 9));
+        assert!(!any_in(&ids, 21, u64::MAX));
+        assert!(!any_in(&[], 0, u64::MAX));
+    }
+}

@@ -1,0 +1,193 @@
+//! `/api/v1/query` and `/api/v1/query_range` against the real binary: result
+//! shapes, errors and status codes as Prometheus answers them, the same
+//! answers before and after a flush, and `promtool query` as a client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use hearth_ingest::proto::remote_v1;
+use serde_json::{Value, json};
+
+/// A minute-aligned start an hour ago, so the data is inside retention.
+fn t0() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now - 3_600_000) / 60_000 * 60_000
+}
+
+fn load(h: &Hearth, t0: i64) {
+    let counter = |rate: f64| -> Vec<(i64, f64)> {
+        (0..=40)
+            .map(|i| (t0 + i * 15_000, i as f64 * 15.0 * rate))
+            .collect()
+    };
+    let req = remote_v1::WriteRequest {
+        timeseries: vec![
+            series(
+                &[
+                    ("__name__", "requests_total"),
+                    ("job", "api"),
+                    ("instance", "a"),
+                ],
+                &counter(1.0),
+            ),
+            series(
+                &[
+                    ("__name__", "requests_total"),
+                    ("job", "api"),
+                    ("instance", "b"),
+                ],
+                &counter(2.0),
+            ),
+            series(
+                &[("__name__", "up"), ("job", "api"), ("instance", "a")],
+                &(0..=40).map(|i| (t0 + i * 15_000, 1.0)).collect::<Vec<_>>(),
+            ),
+        ],
+        ..Default::default()
+    };
+    let resp = h.push_v1(&req);
+    assert_eq!(resp.status(), 204, "{}", resp.text().unwrap());
+}
+
+fn secs(ms: i64) -> String {
+    format!("{}", ms as f64 / 1000.0)
+}
+
+fn results(h: &Hearth, t0: i64) -> (Value, Value) {
+    let at = secs(t0 + 10 * 60_000);
+    let instant = h.get_json(&format!(
+        "/api/v1/query?query={}&time={at}",
+        urlencode("sum by (instance) (rate(requests_total[5m]))")
+    ));
+    let range = h.post_form_json(
+        "/api/v1/query_range",
+        &[
+            ("query", "rate(requests_total{instance=\"a\"}[2m])"),
+            ("start", &secs(t0 + 5 * 60_000)),
+            ("end", &secs(t0 + 7 * 60_000)),
+            ("step", "60"),
+        ],
+    );
+    (instant, range)
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[test]
+fn query_api_answers_like_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Hearth::start(dir.path(), &[]);
+    let t0 = t0();
+    load(&h, t0);
+
+    let (instant, range) = results(&h, t0);
+    assert_eq!(instant["status"], "success");
+    assert_eq!(instant["data"]["resultType"], "vector");
+    let mut got: Vec<(String, f64)> = instant["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["metric"]["instance"].as_str().unwrap().to_owned(),
+                r["value"][1].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got.len(), 2, "{instant}");
+    // Extrapolation over 15 s samples is not exact in binary floating
+    // point (Prometheus prints the same 0.9999999999999999).
+    for ((instance, value), want) in got.iter().zip([("a", 1.0), ("b", 2.0)]) {
+        assert_eq!(instance, want.0);
+        assert!((value - want.1).abs() < 1e-9, "{instance}: {value}");
+    }
+    let ts = instant["data"]["result"][0]["value"][0].as_f64().unwrap();
+    assert_eq!((ts * 1000.0).round() as i64, t0 + 600_000);
+
+    assert_eq!(range["data"]["resultType"], "matrix");
+    let series = &range["data"]["result"][0];
+    assert_eq!(series["metric"], json!({"instance": "a", "job": "api"}));
+    assert_eq!(series["values"].as_array().unwrap().len(), 3);
+    let first: f64 = series["values"][0][1].as_str().unwrap().parse().unwrap();
+    assert!((first - 1.0).abs() < 1e-9, "{range}");
+
+    // Scalars and strings.
+    let scalar = h.get_json("/api/v1/query?query=1%2B1&time=100");
+    assert_eq!(
+        scalar["data"],
+        json!({"resultType": "scalar", "result": [100, "2"]})
+    );
+    let string = h.get_json("/api/v1/query?query=%22hi%22&time=100.5");
+    assert_eq!(
+        string["data"],
+        json!({"resultType": "string", "result": [100.5, "hi"]})
+    );
+
+    // Errors: shape and status as Prometheus.
+    let bad = h.get("/api/v1/query?query=sum(");
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().unwrap();
+    assert_eq!(body["status"], "error");
+    assert_eq!(body["errorType"], "bad_data");
+    assert!(
+        body["error"].as_str().unwrap().contains("parse error"),
+        "{body}"
+    );
+    let step = h.get("/api/v1/query_range?query=up&start=0&end=100&step=0");
+    assert_eq!(step.status(), 400);
+    let matrix = h.get("/api/v1/query_range?query=up[5m]&start=0&end=100&step=10");
+    assert_eq!(matrix.status(), 400);
+    let exec = h.get(&format!(
+        "/api/v1/query?query={}&time={}",
+        urlencode("requests_total + on() group_left requests_total"),
+        secs(t0 + 600_000)
+    ));
+    assert_eq!(exec.status(), 422, "{}", exec.text().unwrap());
+
+    // The same answers once the data sits in Parquet parts.
+    assert_eq!(h.post_form("/api/v1/admin/flush", &[]).status(), 200);
+    assert_eq!(results(&h, t0), (instant, range));
+
+    if which("promtool") {
+        let out = std::process::Command::new("promtool")
+            .args([
+                "query",
+                "instant",
+                "--time",
+                &secs(t0 + 600_000),
+                &h.url(""),
+                "up",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("up{instance=\"a\", job=\"api\"} => 1"),
+            "{text}"
+        );
+    } else {
+        assert!(
+            std::env::var_os("HEARTH_REQUIRE_EXTERNAL").is_none(),
+            "promtool is required"
+        );
+    }
+    assert!(h.stop().success());
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
