@@ -104,6 +104,26 @@ pub struct RawConfig {
     /// Remote-write limits.
     #[serde(default)]
     pub remote_write: RawRemoteWrite,
+    /// PromQL engine settings.
+    #[serde(default)]
+    pub query: RawQuery,
+}
+
+/// `query:` section.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuery {
+    /// How far back an instant selector looks for a sample. Default `5m`.
+    pub lookback_delta: Option<HumanDuration>,
+    /// Longest a query may run; a request's `timeout` can only shorten it.
+    /// Default `2m`.
+    pub timeout: Option<HumanDuration>,
+    /// Most samples one query may load. Default 50000000.
+    pub max_samples: Option<usize>,
+    /// Most series one selector may select; 0 means no limit. Default 0.
+    pub max_series_per_selector: Option<usize>,
+    /// Step of subqueries written without one. Default `1m`.
+    pub default_subquery_step: Option<HumanDuration>,
 }
 
 /// Log output format.
@@ -202,6 +222,8 @@ pub struct Config {
     pub compaction_fan_in: usize,
     /// Remote-write limits.
     pub remote_write: hearth_ingest::prom_remote_write::Limits,
+    /// PromQL engine settings.
+    pub promql: hearth_query::http::query::PromqlSettings,
 }
 
 /// A configuration problem, with where it is when it comes from a file.
@@ -351,6 +373,31 @@ impl Config {
                 message: "must be at least 2".into(),
             });
         }
+        let qd = hearth_query::http::query::PromqlSettings::default();
+        let q = &raw.query;
+        let promql = hearth_query::http::query::PromqlSettings {
+            lookback: q.lookback_delta.map_or(qd.lookback, |d| d.0),
+            timeout: q.timeout.map_or(qd.timeout, |d| d.0),
+            max_samples: q.max_samples.unwrap_or(qd.max_samples),
+            max_series_per_selector: q
+                .max_series_per_selector
+                .unwrap_or(qd.max_series_per_selector),
+            default_subquery_step: q
+                .default_subquery_step
+                .map_or(qd.default_subquery_step, |d| d.0),
+        };
+        for (key, d) in [
+            ("query.lookback_delta", promql.lookback),
+            ("query.timeout", promql.timeout),
+            ("query.default_subquery_step", promql.default_subquery_step),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: "must be greater than 0".into(),
+                });
+            }
+        }
         Ok(Self {
             data_dir: o
                 .data_dir
@@ -391,6 +438,7 @@ impl Config {
                 .map_or(Duration::from_secs(1800), |d| d.0),
             compaction_fan_in: fan_in,
             remote_write,
+            promql,
         })
     }
 

@@ -44,7 +44,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .merge(hearth_query::routes(QueryState {
             engine: engine.clone(),
             query_memory_limit: cfg.query_memory_limit(),
-            promql: hearth_query::http::query::PromqlSettings::default(),
+            promql: cfg.promql.clone(),
         }))
         .route(
             "/metrics",

@@ -47,6 +47,22 @@ fn load(h: &Hearth, t0: i64) {
                 &[("__name__", "up"), ("job", "api"), ("instance", "a")],
                 &(0..=40).map(|i| (t0 + i * 15_000, 1.0)).collect::<Vec<_>>(),
             ),
+            remote_v1::TimeSeries {
+                labels: vec![
+                    label("__name__", "latency_seconds_bucket"),
+                    label("le", "0.5"),
+                ],
+                samples: vec![remote_v1::Sample {
+                    value: 3.0,
+                    timestamp: t0,
+                }],
+                exemplars: vec![remote_v1::Exemplar {
+                    labels: vec![label("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")],
+                    value: 0.27,
+                    timestamp: t0 + 1_500,
+                }],
+                ..Default::default()
+            },
         ],
         ..Default::default()
     };
@@ -152,9 +168,40 @@ fn query_api_answers_like_prometheus() {
     ));
     assert_eq!(exec.status(), 422, "{}", exec.text().unwrap());
 
+    // Formatting, parsing and exemplars.
+    let formatted = h.get_json(&format!(
+        "/api/v1/format_query?query={}",
+        urlencode("sum(rate(x[5m]))by(job)")
+    ));
+    assert_eq!(formatted["data"], "sum by (job) (rate(x[5m]))");
+    let tree = h.get_json("/api/v1/parse_query?query=up%7Bjob%3D%22a%22%7D");
+    assert_eq!(tree["data"]["type"], "vectorSelector", "{tree}");
+    let exemplars = |h: &Hearth| {
+        h.get_json(&format!(
+            "/api/v1/query_exemplars?query={}&start={}&end={}",
+            urlencode("histogram_quantile(0.9, rate(latency_seconds_bucket[5m]))"),
+            secs(t0),
+            secs(t0 + 60_000)
+        ))
+    };
+    let ex = exemplars(&h);
+    assert_eq!(
+        ex["data"],
+        json!([{
+            "seriesLabels": {"__name__": "latency_seconds_bucket", "le": "0.5"},
+            "exemplars": [{
+                "labels": {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"},
+                "value": "0.27",
+                "timestamp": (t0 + 1_500) as f64 / 1000.0
+            }]
+        }]),
+        "{ex}"
+    );
+
     // The same answers once the data sits in Parquet parts.
     assert_eq!(h.post_form("/api/v1/admin/flush", &[]).status(), 200);
     assert_eq!(results(&h, t0), (instant, range));
+    assert_eq!(exemplars(&h), ex);
 
     if which("promtool") {
         let out = std::process::Command::new("promtool")
@@ -184,6 +231,48 @@ fn query_api_answers_like_prometheus() {
             "promtool is required"
         );
     }
+    assert!(h.stop().success());
+}
+
+#[test]
+fn query_limits_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hearth.yaml");
+    std::fs::write(
+        &config,
+        "query:\n  max_series_per_selector: 1\n  max_samples: 30\n",
+    )
+    .unwrap();
+    let h = Hearth::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let t0 = t0();
+    load(&h, t0);
+    let at = secs(t0 + 600_000);
+    let ok = h.get(&format!("/api/v1/query?query=up&time={at}"));
+    assert_eq!(ok.status(), 200);
+    let series = h.get(&format!("/api/v1/query?query=requests_total&time={at}"));
+    assert_eq!(series.status(), 422);
+    let body: Value = series.json().unwrap();
+    assert_eq!(body["errorType"], "execution");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 1 series"),
+        "{body}"
+    );
+    let samples = h.get(&format!(
+        "/api/v1/query?query={}&time={at}",
+        urlencode("count_over_time(up[1h])")
+    ));
+    assert_eq!(samples.status(), 422);
+    let body: Value = samples.json().unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("too many samples"),
+        "{body}"
+    );
     assert!(h.stop().success());
 }
 

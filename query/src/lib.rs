@@ -6,6 +6,7 @@ pub mod error;
 pub mod http;
 pub mod promql;
 pub mod sql;
+pub mod table;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -26,12 +27,24 @@ pub struct QueryState {
 
 /// The query crate's HTTP routes.
 pub fn routes(state: QueryState) -> Router {
-    use http::{metadata, query, series, status};
+    use http::{metadata, query, series, status, tools};
     Router::new()
         .route("/api/v1/query", get(query::query).post(query::query))
         .route(
             "/api/v1/query_range",
             get(query::query_range).post(query::query_range),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(tools::format_query).post(tools::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(tools::parse_query).post(tools::parse_query),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(tools::query_exemplars).post(tools::query_exemplars),
         )
         .route("/api/v1/series", get(series::series).post(series::series))
         .route("/api/v1/labels", get(series::labels).post(series::labels))

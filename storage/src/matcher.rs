@@ -1,7 +1,61 @@
 //! Label matchers (`=`, `!=`, `=~`, `!~`) with Prometheus' semantics:
 //! regexes are anchored at both ends and `.` matches newlines (Prometheus 3).
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use parking_lot::Mutex;
 use regex::Regex;
+
+/// Compiled regexes by pattern: dashboards send the same selectors on every
+/// refresh, and compiling is the expensive part of matching.
+static REGEX_CACHE: LazyLock<Mutex<HashMap<String, Regex>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Patterns kept before the cache starts over.
+const REGEX_CACHE_LIMIT: usize = 4096;
+
+fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    if let Some(re) = REGEX_CACHE.lock().get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = Regex::new(&format!("^(?s:{pattern})$"))?;
+    let mut cache = REGEX_CACHE.lock();
+    if cache.len() >= REGEX_CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), re.clone());
+    Ok(re)
+}
+
+/// Regex metacharacters; a pattern without them (bar `|`) is literal.
+const META: &[char] = &[
+    '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
+];
+
+/// How a regex can be answered without running it.
+#[derive(Clone, Debug)]
+enum FastPath {
+    /// `a|b|c`: one of these exact values.
+    Literals(Vec<String>),
+    /// `abc.*`: any value starting with this.
+    Prefix(String),
+}
+
+fn fast_path(pattern: &str) -> Option<FastPath> {
+    if let Some(prefix) = pattern.strip_suffix(".*")
+        && !prefix.contains(META)
+    {
+        return Some(FastPath::Prefix(prefix.to_owned()));
+    }
+    let parts: Vec<&str> = pattern.split('|').collect();
+    if parts.iter().all(|p| !p.contains(META)) {
+        return Some(FastPath::Literals(
+            parts.iter().map(|p| (*p).to_owned()).collect(),
+        ));
+    }
+    None
+}
 
 /// The kind of comparison a matcher makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +80,7 @@ pub struct Matcher {
     /// Value or pattern as written.
     pub value: String,
     regex: Option<Regex>,
+    fast: Option<FastPath>,
 }
 
 /// A regex matcher whose pattern does not compile.
@@ -46,20 +101,22 @@ impl Matcher {
         value: impl Into<String>,
     ) -> Result<Self, MatcherError> {
         let value = value.into();
-        let regex = match op {
-            MatchOp::Regex | MatchOp::NotRegex => Some(
-                Regex::new(&format!("^(?s:{value})$")).map_err(|source| MatcherError {
+        let (regex, fast) = match op {
+            MatchOp::Regex | MatchOp::NotRegex => (
+                Some(compile(&value).map_err(|source| MatcherError {
                     pattern: value.clone(),
                     source,
-                })?,
+                })?),
+                fast_path(&value),
             ),
-            _ => None,
+            _ => (None, None),
         };
         Ok(Self {
             name: name.into(),
             op,
             value,
             regex,
+            fast,
         })
     }
 
@@ -70,11 +127,34 @@ impl Matcher {
             op: MatchOp::Equal,
             value: value.into(),
             regex: None,
+            fast: None,
         }
+    }
+
+    /// The exact values the matcher's positive form accepts (`=`, `!=`,
+    /// and `=~`/`!~` with a pattern like `a|b|c`), so an index can look
+    /// them up instead of testing every value; `None` when there is no such
+    /// finite set or it includes the empty value.
+    pub fn literal_values(&self) -> Option<Vec<&str>> {
+        let values: Vec<&str> = match (self.op, &self.fast) {
+            (MatchOp::Equal | MatchOp::NotEqual, _) => vec![self.value.as_str()],
+            (MatchOp::Regex | MatchOp::NotRegex, Some(FastPath::Literals(l))) => {
+                l.iter().map(String::as_str).collect()
+            }
+            _ => return None,
+        };
+        (!values.contains(&"")).then_some(values)
     }
 
     /// Whether a label value (`""` for an absent label) satisfies the matcher.
     pub fn matches(&self, v: &str) -> bool {
+        match (self.op, &self.fast) {
+            (MatchOp::Regex, Some(FastPath::Prefix(p))) => return v.starts_with(p.as_str()),
+            (MatchOp::NotRegex, Some(FastPath::Prefix(p))) => return !v.starts_with(p.as_str()),
+            (MatchOp::Regex, Some(FastPath::Literals(l))) => return l.iter().any(|x| x == v),
+            (MatchOp::NotRegex, Some(FastPath::Literals(l))) => return !l.iter().any(|x| x == v),
+            _ => {}
+        }
         match (self.op, &self.regex) {
             (MatchOp::Equal, _) => v == self.value,
             (MatchOp::NotEqual, _) => v != self.value,
@@ -113,6 +193,33 @@ mod tests {
             Matcher::new(MatchOp::NotRegex, "a", ".+")
                 .unwrap()
                 .matches("")
+        );
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_regex() {
+        for pattern in ["a|b|c", "foo.*", "", "a||b", "x.y", "fo+", "(a|b)"] {
+            let m = Matcher::new(MatchOp::Regex, "l", pattern).unwrap();
+            let re = Regex::new(&format!("^(?s:{pattern})$")).unwrap();
+            for v in [
+                "a", "b", "c", "", "foo", "foobar", "fo", "x.y", "xzy", "foo\nbar", "ab",
+            ] {
+                assert_eq!(m.matches(v), re.is_match(v), "{pattern} on {v:?}");
+            }
+        }
+        let alt = Matcher::new(MatchOp::Regex, "l", "a|b").unwrap();
+        assert_eq!(alt.literal_values(), Some(vec!["a", "b"]));
+        assert_eq!(
+            Matcher::new(MatchOp::Regex, "l", "a|")
+                .unwrap()
+                .literal_values(),
+            None
+        );
+        assert_eq!(
+            Matcher::new(MatchOp::Regex, "l", "a.*")
+                .unwrap()
+                .literal_values(),
+            None
         );
     }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use parking_lot::RwLock;
 use roaring::RoaringBitmap;
 
-use crate::matcher::Matcher;
+use crate::matcher::{MatchOp, Matcher};
 use crate::model::{Labels, METRIC_NAME_LABEL, SeriesId};
 
 /// A label string shared by every series that uses it.
@@ -197,6 +197,22 @@ impl SeriesIndex {
         let mut result: Option<RoaringBitmap> = None;
         for m in matchers {
             let values = inner.postings.get(m.name.as_str());
+            if let Some(literals) = m.literal_values() {
+                // Exact values: look them up instead of testing every value.
+                let mut hits = RoaringBitmap::new();
+                for v in literals {
+                    if let Some(ids) = values.and_then(|vals| vals.get(v)) {
+                        hits |= ids;
+                    }
+                }
+                result = Some(match (m.op, result.take()) {
+                    (MatchOp::Equal | MatchOp::Regex, Some(r)) => r & hits,
+                    (MatchOp::Equal | MatchOp::Regex, None) => hits,
+                    (_, Some(r)) => r - hits,
+                    (_, None) => inner.all.clone() - hits,
+                });
+                continue;
+            }
             if m.matches("") {
                 // Series without the label qualify, so subtract the ones whose
                 // value fails rather than intersecting with the ones that pass.

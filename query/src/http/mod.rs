@@ -6,6 +6,7 @@ pub mod params;
 pub mod query;
 pub mod series;
 pub mod status;
+pub mod tools;
 
 use std::sync::Arc;
 

@@ -29,6 +29,8 @@ pub struct PromqlSettings {
     pub timeout: Duration,
     /// Most samples one query may load.
     pub max_samples: usize,
+    /// Most series one selector may select (0: no limit).
+    pub max_series_per_selector: usize,
     /// Step of subqueries without one.
     pub default_subquery_step: Duration,
 }
@@ -39,6 +41,7 @@ impl Default for PromqlSettings {
             lookback: Duration::from_secs(300),
             timeout: Duration::from_secs(120),
             max_samples: 50_000_000,
+            max_series_per_selector: 0,
             default_subquery_step: Duration::from_secs(60),
         }
     }
@@ -117,6 +120,7 @@ fn options(state: &QueryState, params: &Params) -> Result<(EvalOptions, Duration
             lookback_ms,
             default_subquery_step_ms: s.default_subquery_step.as_millis() as i64,
             max_samples: s.max_samples,
+            max_series_per_selector: s.max_series_per_selector,
             deadline: Some(Instant::now() + timeout),
         },
         timeout,
@@ -143,7 +147,7 @@ pub async fn query(
     let (options, timeout) = options(&state, &params)?;
     let limit = params.limit()?;
     let started = Instant::now();
-    let result = tokio::time::timeout(timeout, promql::instant(&*engine, &expr, t, &options))
+    let result = tokio::time::timeout(timeout, promql::instant(&engine, &expr, t, &options))
         .await
         .map_err(|_| ApiError::from(EvalError::timeout()))??;
     Ok(respond(
@@ -212,7 +216,7 @@ pub async fn query_range(
     let started = Instant::now();
     let result = tokio::time::timeout(
         timeout,
-        promql::range(&*engine, &expr, start, end, step, &options),
+        promql::range(&engine, &expr, start, end, step, &options),
     )
     .await
     .map_err(|_| ApiError::from(EvalError::timeout()))??;
@@ -227,7 +231,7 @@ pub async fn query_range(
 
 /// A timestamp in ms as Prometheus writes it: seconds with up to three
 /// decimals and no trailing zeros.
-fn write_ts(out: &mut String, ms: i64) {
+pub(crate) fn write_ts(out: &mut String, ms: i64) {
     let secs = ms.div_euclid(1000);
     let frac = ms.rem_euclid(1000);
     if frac == 0 {

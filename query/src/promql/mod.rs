@@ -82,7 +82,7 @@ async fn run<S: SeriesSource>(
     };
     let count = parse::selector_count(expr);
     let ranges = source::selector_ranges(expr, bounds, options.lookback_ms, count);
-    let data = source::preload(source, expr, &ranges, options.max_samples).await?;
+    let data = source::preload(source, expr, &ranges, options).await?;
     let evaluator = eval::Evaluator::new(&data, options, bounds);
     let value = match evaluator.eval(expr, &steps)? {
         Value::Vector(v) => Value::Vector(eval::finish_vector(v, is_range)?),

@@ -38,14 +38,90 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     converter.expr(parsed)
 }
 
-/// Adds the position Prometheus reports when the upstream message lacks one.
+/// Words a parse failure as Prometheus does: `line:col: parse error: ...`.
+/// The upstream parser reports syntax errors without a position, so
+/// bracket and quoting mistakes (the common ones) are located here.
 fn word_error(input: &str, message: &str) -> String {
+    if let Some((line, col, what)) = locate_error(input) {
+        return format!("{line}:{col}: parse error: {what}");
+    }
     let message = message.trim();
     if message.starts_with(|c: char| c.is_ascii_digit()) && message.contains(": parse error") {
         return message.to_owned();
     }
-    let line_count = input.lines().count().max(1);
-    format!("{line_count}:1: parse error: {message}")
+    format!("1:1: parse error: {message}")
+}
+
+/// Finds unbalanced brackets and unterminated strings: (line, column,
+/// message), 1-based.
+fn locate_error(input: &str) -> Option<(usize, usize, String)> {
+    let mut stack: Vec<(char, usize, usize)> = Vec::new();
+    let (mut line, mut col) = (1, 0);
+    let chars = input.chars();
+    let mut quote: Option<(char, usize, usize)> = None;
+    let mut escaped = false;
+    let mut comment = false;
+    for c in chars {
+        col += 1;
+        if c == '\n' {
+            line += 1;
+            col = 0;
+            comment = false;
+            if let Some((q, _, _)) = quote
+                && q != '`'
+            {
+                return quote.map(|(_, l, c)| (l, c, "unterminated quoted string".into()));
+            }
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if let Some((q, _, _)) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '#' => comment = true,
+            '"' | '\'' | '`' => quote = Some((c, line, col)),
+            '(' | '{' | '[' => stack.push((c, line, col)),
+            ')' | '}' | ']' => {
+                let open = match c {
+                    ')' => '(',
+                    '}' => '{',
+                    _ => '[',
+                };
+                match stack.pop() {
+                    Some((o, _, _)) if o == open => {}
+                    _ => {
+                        let name = match c {
+                            ')' => "right parenthesis ')'",
+                            '}' => "right brace '}'",
+                            _ => "right bracket ']'",
+                        };
+                        return Some((line, col, format!("unexpected {name}")));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some((_, l, c)) = quote {
+        return Some((l, c, "unterminated quoted string".into()));
+    }
+    let (open, l, c) = stack.pop()?;
+    let what = match open {
+        '(' => "unclosed left parenthesis",
+        '{' => "unexpected end of input inside braces",
+        _ => "unexpected end of input inside brackets",
+    };
+    Some((l, c, what.into()))
 }
 
 struct Converter {
@@ -342,7 +418,20 @@ mod tests {
     #[test]
     fn errors_carry_a_position() {
         let err = parse("sum(").unwrap_err();
-        assert!(err.message.contains("parse error"), "{}", err.message);
+        assert_eq!(err.message, "1:4: parse error: unclosed left parenthesis");
+        let err = parse("rate(x[5m)").unwrap_err();
+        assert_eq!(
+            err.message,
+            "1:10: parse error: unexpected right parenthesis ')'"
+        );
+        let err = parse("up{job=\"a}").unwrap_err();
+        assert_eq!(err.message, "1:8: parse error: unterminated quoted string");
+        let err = parse("sum(x) by").unwrap_err();
+        assert!(
+            err.message.starts_with("1:1: parse error:"),
+            "{}",
+            err.message
+        );
         assert!(parse("{a=\"\"}").is_err());
         assert!(parse("1 > 2").is_err());
         assert!(parse("1 > bool 2").is_ok());

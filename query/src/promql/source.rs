@@ -2,12 +2,20 @@
 //! which time range each selector needs, so all data is fetched up front.
 
 use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
 
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{Float64Type, Int64Type, UInt64Type};
+use datafusion::physical_plan::collect;
+use datafusion::prelude::SessionContext;
+use hearth_storage::postings::SeriesEntry;
 use hearth_storage::{Matcher, MetricsEngine};
 
 use super::ast::{At, Expr, Selector};
 use super::error::EvalError;
+use super::eval::EvalOptions;
 use super::labels::LabelSet;
+use crate::table::{SampleFilter, SampleScanExec};
 
 /// One series' raw samples for a selector.
 #[derive(Debug, Clone)]
@@ -31,25 +39,90 @@ pub trait SeriesSource {
     ) -> impl Future<Output = Result<Vec<RawSeries>, EvalError>> + Send;
 }
 
-impl SeriesSource for MetricsEngine {
+/// Selectors read through DataFusion: postings pick the series, then the
+/// `samples` table's scan reads them in the time range.
+impl SeriesSource for Arc<MetricsEngine> {
     async fn select(
         &self,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<RawSeries>, EvalError> {
-        let selected = MetricsEngine::select(self, matchers, mint, maxt)
+        let mut entries = self.index().select(matchers, mint, maxt);
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        entries.sort_unstable_by_key(|e| e.id);
+        // The same scan node the SQL `samples` table plans, built directly:
+        // the ids and time range are already known, so there is nothing
+        // for the logical planner to do.
+        let filter = SampleFilter {
+            ids: Some(entries.iter().map(|e| e.id).collect()),
+            mint,
+            maxt,
+        };
+        let df_err = |e: datafusion::error::DataFusionError| {
+            EvalError::internal(format!("reading samples: {e}"))
+        };
+        let scan =
+            SampleScanExec::new(Arc::clone(self), self.snapshot(), filter, None).map_err(df_err)?;
+        let batches = collect(Arc::new(scan), SCAN_SESSION.task_ctx())
             .await
-            .map_err(|e| EvalError::internal(format!("reading samples: {e}")))?;
-        Ok(selected
-            .into_iter()
-            .map(|s| RawSeries {
-                labels: LabelSet::from_sorted(s.entry.labels.clone()),
-                ts: s.ts,
-                values: s.values,
-            })
-            .collect())
+            .map_err(df_err)?;
+        group_by_series(&entries, &batches)
     }
+}
+
+/// The DataFusion context selector scans execute in.
+static SCAN_SESSION: LazyLock<SessionContext> = LazyLock::new(SessionContext::new);
+
+/// Splits scan output (sorted by series, then time) into series.
+fn group_by_series(
+    entries: &[Arc<SeriesEntry>],
+    batches: &[RecordBatch],
+) -> Result<Vec<RawSeries>, EvalError> {
+    let mut out: Vec<RawSeries> = Vec::with_capacity(entries.len());
+    let mut current: Option<u64> = None;
+    for batch in batches {
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| EvalError::internal(format!("scan output lacks {name}")))
+        };
+        let ids = column("series_id")?
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| EvalError::internal("series_id is not u64"))?
+            .values();
+        let ts = column("ts")?
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| EvalError::internal("ts is not i64"))?
+            .values();
+        let values = column("value")?
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| EvalError::internal("value is not f64"))?
+            .values();
+        for row in 0..ids.len() {
+            let id = ids[row];
+            if current != Some(id) {
+                let Ok(i) = entries.binary_search_by_key(&id, |e| e.id) else {
+                    return Err(EvalError::internal(format!(
+                        "scan returned unknown series {id:016x}"
+                    )));
+                };
+                out.push(RawSeries {
+                    labels: LabelSet::from_sorted(entries[i].labels.clone()),
+                    ts: Vec::new(),
+                    values: Vec::new(),
+                });
+                current = Some(id);
+            }
+            if let Some(s) = out.last_mut() {
+                s.ts.push(ts[row]);
+                s.values.push(values[row]);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The time bounds the query is evaluated over, for `@ start()`/`@ end()`.
@@ -168,7 +241,7 @@ pub async fn preload<S: SeriesSource>(
     source: &S,
     expr: &Expr,
     ranges: &[Option<(i64, i64)>],
-    max_samples: usize,
+    options: &EvalOptions,
 ) -> Result<Vec<Vec<RawSeries>>, EvalError> {
     let mut selectors: Vec<Option<Selector>> = vec![None; ranges.len()];
     super::parse::visit_selectors(expr, &mut |s| {
@@ -193,7 +266,10 @@ pub async fn preload<S: SeriesSource>(
                 }
             }
         }
-        if total > max_samples {
+        if options.max_series_per_selector > 0 && series.len() > options.max_series_per_selector {
+            return Err(EvalError::too_many_series(options.max_series_per_selector));
+        }
+        if total > options.max_samples {
             return Err(EvalError::too_many_samples());
         }
         series.sort_by(|a, b| a.labels.cmp(&b.labels));

@@ -10,16 +10,13 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{SessionConfig, SessionContext};
 use hearth_storage::MetricsEngine;
-use hearth_storage::engine::SIGNAL;
-use hearth_storage::part::{labels_field, samples_schema};
+use hearth_storage::part::labels_field;
 use hearth_storage::postings::SeriesEntry;
 
 use crate::error::ApiError;
-
-/// URL under which the data store is registered with DataFusion.
-const STORE_URL: &str = "hearth://data";
+use crate::table::SamplesTable;
 
 /// Schema of the `series` table.
 pub fn series_table_schema() -> SchemaRef {
@@ -61,7 +58,7 @@ fn df_err(e: datafusion::error::DataFusionError) -> ApiError {
 
 /// Builds a session over a consistent snapshot of the engine.
 pub async fn session(
-    engine: &MetricsEngine,
+    engine: &Arc<MetricsEngine>,
     memory_limit: usize,
 ) -> Result<SessionContext, ApiError> {
     let runtime = RuntimeEnvBuilder::new()
@@ -70,30 +67,9 @@ pub async fn session(
         .map_err(df_err)?;
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
-    let url = url::Url::parse(STORE_URL).map_err(|e| ApiError::internal(e.to_string()))?;
-    ctx.register_object_store(&url, engine.store().object_store());
-
-    let snapshot = engine.snapshot();
-    let head = snapshot
-        .head_batches()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut samples: DataFrame = ctx
-        .read_table(Arc::new(
-            MemTable::try_new(samples_schema(), vec![head]).map_err(df_err)?,
-        ))
-        .map_err(df_err)?;
-    let paths: Vec<String> = snapshot
-        .parts
-        .iter()
-        .map(|p| format!("{STORE_URL}/{}", p.samples_path(SIGNAL)))
-        .collect();
-    if !paths.is_empty() {
-        let schema = samples_schema();
-        let options = ParquetReadOptions::default().schema(&schema);
-        let parts = ctx.read_parquet(paths, options).await.map_err(df_err)?;
-        samples = parts.union(samples).map_err(df_err)?;
-    }
-    ctx.register_table("samples", samples.into_view())
+    // Heads and parts through the same scan PromQL selectors use, so both
+    // languages see the same samples (newest write wins an equal timestamp).
+    ctx.register_table("samples", Arc::new(SamplesTable::new(Arc::clone(engine))))
         .map_err(df_err)?;
 
     let series = series_batch(&engine.index().all())?;

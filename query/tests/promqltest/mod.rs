@@ -244,7 +244,7 @@ fn calls_any(expr: &Expr, names: &[&str]) -> bool {
 /// answer as the middle step of a range query around it, and the same
 /// answer at other times once every selector is pinned with `@`.
 async fn extra_checks(
-    engine: &MetricsEngine,
+    engine: &Arc<MetricsEngine>,
     eval: &Eval,
     expr: &Expr,
     at: i64,
@@ -315,7 +315,7 @@ async fn extra_checks(
     Ok(())
 }
 
-async fn run_eval(engine: &MetricsEngine, eval: &Eval) -> Result<(), String> {
+async fn run_eval(engine: &Arc<MetricsEngine>, eval: &Eval) -> Result<(), String> {
     let options = EvalOptions::default();
     let parsed = promql::parse(&eval.expr);
     let result = match parsed {

@@ -1,14 +1,15 @@
 //! Selecting series by label matchers and reading their samples in a time
 //! range across parts and heads: what every query language's selectors use.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{MetricsEngine, MetricsSnapshot, SIGNAL};
 use crate::error::Result;
 use crate::matcher::Matcher;
-use crate::model::SeriesId;
+use crate::model::{Exemplar, SeriesId};
 use crate::object_store::DataStore;
-use crate::part::{SampleRun, merge_runs, read_selected};
+use crate::part::{SampleRun, merge_runs, read_exemplars, read_selected};
 use crate::postings::SeriesEntry;
 
 /// One selected series with its samples, timestamps ascending and unique.
@@ -35,6 +36,61 @@ impl MetricsEngine {
         entries.sort_unstable_by_key(|e| e.id);
         let snapshot = self.snapshot();
         snapshot.read(self.store(), entries, mint, maxt).await
+    }
+}
+
+impl MetricsEngine {
+    /// Exemplars with `start <= ts <= end` of the series matching any of
+    /// `matcher_sets`, grouped by series (id order), each group by time.
+    /// The same exemplar stored twice (a head and a part) is reported once.
+    pub async fn exemplars(
+        &self,
+        matcher_sets: &[Vec<Matcher>],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<(Arc<SeriesEntry>, Vec<Exemplar>)>> {
+        let mut wanted: BTreeMap<SeriesId, (Arc<SeriesEntry>, Vec<Exemplar>)> = BTreeMap::new();
+        for set in matcher_sets {
+            for entry in self.index().select(set, start, end) {
+                wanted
+                    .entry(entry.id)
+                    .or_insert_with(|| (entry, Vec::new()));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let snapshot = self.snapshot();
+        for part in snapshot.parts.iter() {
+            if !part.has_exemplars || part.max_ts < start || part.min_ts > end {
+                continue;
+            }
+            for (id, e) in read_exemplars(self.store(), SIGNAL, part).await? {
+                if e.ts >= start
+                    && e.ts <= end
+                    && let Some((_, list)) = wanted.get_mut(&id)
+                {
+                    list.push(e);
+                }
+            }
+        }
+        for head in &snapshot.heads {
+            for (entry, e) in head.exemplars(start, end) {
+                if let Some((_, list)) = wanted.get_mut(&entry.id) {
+                    list.push(e);
+                }
+            }
+        }
+        Ok(wanted
+            .into_values()
+            .filter_map(|(entry, mut list)| {
+                list.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.value.total_cmp(&b.value)));
+                list.dedup_by(|a, b| {
+                    a.ts == b.ts && a.value.to_bits() == b.value.to_bits() && a.labels == b.labels
+                });
+                (!list.is_empty()).then_some((entry, list))
+            })
+            .collect())
     }
 }
 

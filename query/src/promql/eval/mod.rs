@@ -28,6 +28,8 @@ pub struct EvalOptions {
     pub default_subquery_step_ms: i64,
     /// Most samples a query may load.
     pub max_samples: usize,
+    /// Most series one selector may select (0: no limit).
+    pub max_series_per_selector: usize,
     /// When the query must have finished.
     pub deadline: Option<Instant>,
 }
@@ -38,6 +40,7 @@ impl Default for EvalOptions {
             lookback_ms: 5 * 60 * 1000,
             default_subquery_step_ms: 60 * 1000,
             max_samples: 50_000_000,
+            max_series_per_selector: 0,
             deadline: None,
         }
     }

@@ -1,0 +1,5 @@
+//! DataFusion tables over Hearth's storage.
+
+pub mod samples;
+
+pub use samples::{SampleFilter, SampleScanExec, SamplesTable};
