@@ -204,26 +204,66 @@ fn query_api_answers_like_prometheus() {
     assert_eq!(exemplars(&h), ex);
 
     if which("promtool") {
-        let out = std::process::Command::new("promtool")
-            .args([
-                "query",
-                "instant",
-                "--time",
-                &secs(t0 + 600_000),
-                &h.url(""),
-                "up",
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
+        let promtool = |args: &[&str]| -> String {
+            let out = std::process::Command::new("promtool")
+                .arg("query")
+                .args(args)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(
+                out.status.success(),
+                "promtool {args:?}: {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            text
+        };
+        let server = h.url("");
+        let at = secs(t0 + 600_000);
+        let instant = promtool(&["instant", "--time", &at, &server, "up"]);
         assert!(
-            out.status.success(),
-            "{text} {}",
-            String::from_utf8_lossy(&out.stderr)
+            instant.contains("up{instance=\"a\", job=\"api\"} => 1"),
+            "{instant}"
         );
+        let range = promtool(&[
+            "range",
+            "--start",
+            &secs(t0 + 60_000),
+            "--end",
+            &secs(t0 + 120_000),
+            "--step",
+            "30s",
+            &server,
+            "sum(up)",
+        ]);
+        assert_eq!(range.matches("1 @[").count(), 3, "{range}");
+        let series = promtool(&[
+            "series",
+            "--match",
+            "requests_total",
+            "--start",
+            &secs(t0),
+            "--end",
+            &at,
+            &server,
+        ]);
         assert!(
-            text.contains("up{instance=\"a\", job=\"api\"} => 1"),
-            "{text}"
+            series.contains("{__name__=\"requests_total\", instance=\"b\", job=\"api\"}"),
+            "{series}"
+        );
+        let labels = promtool(&[
+            "labels",
+            "--start",
+            &secs(t0),
+            "--end",
+            &at,
+            &server,
+            "instance",
+        ]);
+        assert_eq!(
+            labels.split_whitespace().collect::<Vec<_>>(),
+            vec!["a", "b"],
+            "{labels}"
         );
     } else {
         assert!(

@@ -1,6 +1,7 @@
 //! Prometheus' own promqltest scripts (../shared/conformance/promql, or
 //! `HEARTH_CONFORMANCE_DIR`) and Hearth's (tests/promql/*.test), each run
-//! with the data in the head and again with it flushed to Parquet parts.
+//! three times: data in the head, data flushed to Parquet parts and
+//! compacted, and every series split between a part and the head.
 //!
 //! Evals that still fail upstream scripts are listed in
 //! tests/promql/known_failures.txt; any other failure fails the test, and so
@@ -64,7 +65,7 @@ async fn run_all(files: &[(String, String)]) -> (Vec<String>, BTreeSet<String>, 
     let mut failing = BTreeSet::new();
     let (mut passed, mut skipped) = (0, 0);
     for (name, text) in files {
-        for storage in [Storage::Head, Storage::Parts] {
+        for storage in [Storage::Head, Storage::Parts, Storage::Split] {
             let report = run_script(text, storage)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -128,7 +129,7 @@ async fn prometheus_scripts() {
     let (lines, failing, passed, skipped) = run_all(&files).await;
     println!("{}", lines.join("\n"));
     println!(
-        "total: {passed} passed (head + parts), {} distinct evals failing, {skipped} skipped",
+        "total: {passed} passed (head, parts and split runs), {} distinct evals failing, {skipped} skipped",
         failing.len()
     );
     let known = known_failures();

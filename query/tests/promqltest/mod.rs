@@ -1,5 +1,5 @@
 //! Runs promqltest scripts against Hearth's PromQL engine over a real
-//! storage engine (WAL, head and, in `Storage::Parts` mode, Parquet parts).
+//! storage engine: WAL and head, Parquet parts, or both at once.
 
 pub mod script;
 
@@ -20,6 +20,8 @@ pub enum Storage {
     Head,
     /// Flushed to Parquet parts and compacted.
     Parts,
+    /// The older half of every series in a part, the newer half in the head.
+    Split,
 }
 
 /// Outcome of one script.
@@ -396,31 +398,55 @@ pub async fn run_script(text: &str, storage: Storage) -> Result<Report, String> 
             }
             Command::Load(load) => {
                 native_names.extend(load.native_histogram_names.iter().cloned());
-                let mut write = MetricsWrite {
-                    series: Vec::new(),
-                    metadata: Vec::new(),
-                };
-                for (labels, samples) in &load.series {
-                    let labels =
-                        Labels::from_pairs(labels.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-                            .map_err(|e| format!("line {}: {e}", load.line))?;
-                    write.series.push(SeriesWrite {
-                        labels,
-                        samples: samples
-                            .iter()
-                            .map(|&(ts, value)| Sample { ts, value })
-                            .collect(),
-                        exemplars: Vec::new(),
-                    });
-                }
-                let outcome = engine
-                    .append(write)
-                    .map_err(|e| format!("line {}: {e}", load.line))?;
-                if !outcome.rejected.is_empty() {
-                    return Err(format!(
-                        "line {}: samples rejected: {:?}",
-                        load.line, outcome.rejected
-                    ));
+                // In split mode the older half of each series goes to a part
+                // before the rest is appended to the head.
+                let halves: Vec<(usize, usize)> = load
+                    .series
+                    .iter()
+                    .map(|(_, samples)| {
+                        let cut = if storage == Storage::Split {
+                            samples.len() / 2
+                        } else {
+                            0
+                        };
+                        (cut, samples.len())
+                    })
+                    .collect();
+                for (pass, flush_after) in [(0usize, storage == Storage::Split), (1, false)] {
+                    let mut write = MetricsWrite {
+                        series: Vec::new(),
+                        metadata: Vec::new(),
+                    };
+                    for ((labels, samples), &(cut, len)) in load.series.iter().zip(&halves) {
+                        let range = if pass == 0 { 0..cut } else { cut..len };
+                        if range.is_empty() {
+                            continue;
+                        }
+                        let labels = Labels::from_pairs(
+                            labels.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                        )
+                        .map_err(|e| format!("line {}: {e}", load.line))?;
+                        write.series.push(SeriesWrite {
+                            labels,
+                            samples: samples[range]
+                                .iter()
+                                .map(|&(ts, value)| Sample { ts, value })
+                                .collect(),
+                            exemplars: Vec::new(),
+                        });
+                    }
+                    let outcome = engine
+                        .append(write)
+                        .map_err(|e| format!("line {}: {e}", load.line))?;
+                    if !outcome.rejected.is_empty() {
+                        return Err(format!(
+                            "line {}: samples rejected: {:?}",
+                            load.line, outcome.rejected
+                        ));
+                    }
+                    if flush_after {
+                        engine.flush().await.map_err(|e| e.to_string())?;
+                    }
                 }
                 dirty = true;
             }
