@@ -7,47 +7,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::Value;
-
-/// Upper bound for each wait below; the test itself is not timed.
-const WAIT: Duration = Duration::from_secs(120);
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn external(bin: &str) -> Option<String> {
-    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
-        .map(|p| p.display().to_string());
-    if found.is_none() {
-        assert!(
-            std::env::var("HEARTH_REQUIRE_EXTERNAL").is_err(),
-            "{bin} is required (HEARTH_REQUIRE_EXTERNAL is set) but not on PATH"
-        );
-        eprintln!("SKIPPED: {bin} not on PATH (install the Debian package to run this test)");
-    }
-    found
-}
 
 fn series_set(v: &Value) -> BTreeSet<String> {
     v["data"]
@@ -56,21 +19,6 @@ fn series_set(v: &Value) -> BTreeSet<String> {
         .iter()
         .map(|s| s.to_string())
         .collect()
-}
-
-fn until<T>(what: &str, log: &std::path::Path, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gave up waiting for {what}; Prometheus' log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
@@ -265,5 +266,57 @@ impl V2Builder {
             metadata,
             ..Default::default()
         });
+    }
+}
+
+// --- External programs (Prometheus, node-exporter) -----------------------
+
+/// Upper bound for each wait below; the test itself is not timed.
+pub const WAIT: Duration = Duration::from_secs(120);
+
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn external(bin: &str) -> Option<String> {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string());
+    if found.is_none() {
+        assert!(
+            std::env::var("HEARTH_REQUIRE_EXTERNAL").is_err(),
+            "{bin} is required (HEARTH_REQUIRE_EXTERNAL is set) but not on PATH"
+        );
+        eprintln!("SKIPPED: {bin} not on PATH (install the Debian package to run this test)");
+    }
+    found
+}
+
+pub fn until<T>(what: &str, log: &std::path::Path, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for {what}; Prometheus' log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(250));
     }
 }
