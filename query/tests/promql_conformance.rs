@@ -30,13 +30,14 @@ fn conformance_dir() -> Option<PathBuf> {
 
 /// Upstream scripts that need only features Hearth has. Left out: the
 /// native-histogram suite, and scripts for experimental Prometheus features
-/// that promql-parser 0.11 cannot parse or Hearth does not enable (duration
-/// expressions, `anchored`/`smoothed`, `info()`, type-and-unit labels,
-/// start timestamps); limit.test loads native histograms into every metric.
+/// that promql-parser 0.11 cannot parse or Hearth does not enable
+/// (`anchored`/`smoothed`, `info()`, type-and-unit labels, start
+/// timestamps); limit.test loads native histograms into every metric.
 const UPSTREAM: &[&str] = &[
     "aggregators.test",
     "at_modifier.test",
     "collision.test",
+    "duration_expression.test",
     "fill-modifier.test",
     "functions.test",
     "histograms.test",

@@ -15,7 +15,9 @@ use crate::error::ApiError;
 use crate::promql::ast::ValueKind;
 use crate::promql::labels::LabelSet;
 use crate::promql::value::format_float;
-use crate::promql::{self, EvalError, EvalErrorKind, EvalOptions, Evaluated, Value};
+use crate::promql::{
+    self, DurationContext, EvalError, EvalErrorKind, EvalOptions, Evaluated, Value,
+};
 
 /// Most points a range query may return per series, as Prometheus.
 const MAX_POINTS: i64 = 11_000;
@@ -127,9 +129,9 @@ fn options(state: &QueryState, params: &Params) -> Result<(EvalOptions, Duration
     ))
 }
 
-fn parse_query(params: &Params) -> Result<promql::ast::Expr, ApiError> {
+fn parse_query(params: &Params, ctx: DurationContext) -> Result<promql::ast::Expr, ApiError> {
     let text = params.get("query").unwrap_or("");
-    promql::parse(text).map_err(|e| ApiError::bad_param("query", e.message))
+    promql::parse_with(text, ctx).map_err(|e| ApiError::bad_param("query", e.message))
 }
 
 /// `GET|POST /api/v1/query`.
@@ -141,7 +143,7 @@ pub async fn query(
 ) -> Result<Response, ApiError> {
     let params = Params::new(&headers, raw.as_deref(), &body);
     let engine = std::sync::Arc::clone(state.engine()?);
-    let expr = parse_query(&params)?;
+    let expr = parse_query(&params, DurationContext::default())?;
     let now = chrono::Utc::now().timestamp_millis();
     let t = params.time_or("time", now)?;
     let (options, timeout) = options(&state, &params)?;
@@ -197,7 +199,11 @@ pub async fn query_range(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         ));
     }
-    let expr = parse_query(&params)?;
+    let ctx = DurationContext {
+        step_ms: step,
+        range_ms: end - start,
+    };
+    let expr = parse_query(&params, ctx)?;
     let kind = match expr.kind() {
         ValueKind::Matrix => Some("range vector"),
         ValueKind::String => Some("string"),

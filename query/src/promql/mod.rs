@@ -2,6 +2,7 @@
 //! evaluation (`eval`, `functions`), following Prometheus 3 semantics.
 
 pub mod ast;
+pub mod duration_expr;
 pub mod error;
 pub mod eval;
 pub mod functions;
@@ -10,9 +11,10 @@ pub mod parse;
 pub mod source;
 pub mod value;
 
+pub use duration_expr::DurationContext;
 pub use error::{EvalError, EvalErrorKind};
 pub use eval::{Annotations, EvalOptions};
-pub use parse::{ParseError, parse};
+pub use parse::{ParseError, parse, parse_with};
 pub use source::{QueryBounds, RawSeries, SeriesSource};
 pub use value::{RangeSeries, Series, Value};
 

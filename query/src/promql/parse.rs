@@ -9,6 +9,7 @@ use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
 use promql_parser::parser::{self as p, LabelModifier, VectorMatchCardinality};
 
 use super::ast::*;
+use super::duration_expr::{DurationContext, rewrite};
 
 /// A query that does not parse or is semantically invalid.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -19,21 +20,29 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
         }
     }
 }
 
-/// Parses a PromQL expression.
+/// Parses a PromQL expression for an instant query.
 pub fn parse(input: &str) -> Result<Expr, ParseError> {
+    parse_with(input, DurationContext::default())
+}
+
+/// Parses a PromQL expression whose duration expressions may use the
+/// query's step and range.
+pub fn parse_with(input: &str, ctx: DurationContext) -> Result<Expr, ParseError> {
     if input.trim().is_empty() {
         return Err(ParseError::new(
             "1:1: parse error: no expression found in input",
         ));
     }
-    let parsed = p::parse(input).map_err(|e| ParseError::new(word_error(input, &e)))?;
+    let rewritten = rewrite(input, ctx)?;
+    let text = rewritten.as_deref().unwrap_or(input);
+    let parsed = p::parse(text).map_err(|e| ParseError::new(word_error(text, &e)))?;
     let mut converter = Converter { next_selector: 0 };
     converter.expr(parsed)
 }

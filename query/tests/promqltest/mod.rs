@@ -6,7 +6,7 @@ pub mod script;
 use std::sync::Arc;
 
 use hearth_query::promql::ast::{At, Expr, ValueKind};
-use hearth_query::promql::{self, EvalOptions, Evaluated, Value};
+use hearth_query::promql::{self, DurationContext, EvalOptions, Evaluated, Value};
 use hearth_storage::metrics::StorageMetrics;
 use hearth_storage::object_store::DataStore;
 use hearth_storage::{EngineOptions, Labels, MetricsEngine, MetricsWrite, Sample, SeriesWrite};
@@ -319,7 +319,14 @@ async fn extra_checks(
 
 async fn run_eval(engine: &Arc<MetricsEngine>, eval: &Eval) -> Result<(), String> {
     let options = EvalOptions::default();
-    let parsed = promql::parse(&eval.expr);
+    let ctx = match eval.kind {
+        EvalKind::Instant { .. } => DurationContext::default(),
+        EvalKind::Range { start, end, step } => DurationContext {
+            step_ms: step,
+            range_ms: end - start,
+        },
+    };
+    let parsed = promql::parse_with(&eval.expr, ctx);
     let result = match parsed {
         Err(e) => Err(e.message),
         Ok(expr) => match eval.kind {
