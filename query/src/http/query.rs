@@ -60,37 +60,8 @@ pub fn parse_duration_param(s: &str) -> Result<i64, String> {
         }
         return Ok(ms as i64);
     }
-    let mut total: i64 = 0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(format!("cannot parse {s:?} to a valid duration"));
-    }
-    while !rest.is_empty() {
-        let digits = rest.chars().take_while(char::is_ascii_digit).count();
-        let unit_len = rest[digits..]
-            .chars()
-            .take_while(char::is_ascii_alphabetic)
-            .count();
-        if digits == 0 || unit_len == 0 {
-            return Err(format!("cannot parse {s:?} to a valid duration"));
-        }
-        let n: i64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("cannot parse {s:?} to a valid duration"))?;
-        let unit = match &rest[digits..digits + unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return Err(format!("cannot parse {s:?} to a valid duration")),
-        };
-        total = total.saturating_add(n.saturating_mul(unit));
-        rest = &rest[digits + unit_len..];
-    }
-    Ok(total)
+    crate::promql::duration_expr::literal_ms(s)
+        .ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
 }
 
 impl From<EvalError> for ApiError {

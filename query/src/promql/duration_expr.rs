@@ -31,34 +31,43 @@ fn err(input: &str, at: usize, message: impl std::fmt::Display) -> ParseError {
     }
 }
 
+/// A duration literal such as `1h30m` or `500ms`, in milliseconds.
+pub fn literal_ms(text: &str) -> Option<i64> {
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let unit_len = rest[digits..]
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .count();
+        let n: i64 = rest[..digits].parse().ok()?;
+        let unit: i64 = match &rest[digits..digits + unit_len] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            "y" => 31_536_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        rest = &rest[digits + unit_len..];
+    }
+    Some(total)
+}
+
 /// True for text the parser reads as a duration on its own: a duration
 /// literal (`1h30m`) or a plain number of seconds.
 fn is_literal(text: &str) -> bool {
     let t = text.trim();
-    if t.is_empty() {
-        return false;
-    }
-    if t.parse::<f64>().is_ok() && !t.contains(['e', 'E', 'x', 'X', 'n', 'N', 'i', 'I']) {
-        return true;
-    }
-    let mut rest = t;
-    while !rest.is_empty() {
-        let digits = rest.chars().take_while(char::is_ascii_digit).count();
-        let unit = rest[digits..]
-            .chars()
-            .take_while(char::is_ascii_alphabetic)
-            .count();
-        if digits == 0
-            || !matches!(
-                &rest[digits..digits + unit],
-                "ms" | "s" | "m" | "h" | "d" | "w" | "y"
-            )
-        {
-            return false;
-        }
-        rest = &rest[digits + unit..];
-    }
-    true
+    let plain_number =
+        t.parse::<f64>().is_ok() && !t.contains(['e', 'E', 'x', 'X', 'n', 'N', 'i', 'I']);
+    plain_number || literal_ms(t).is_some()
 }
 
 /// A recursive-descent evaluator over one duration expression, in seconds.
@@ -209,31 +218,9 @@ impl Eval<'_> {
         if let Ok(v) = text.parse::<f64>() {
             return Ok(v);
         }
-        let mut total = 0.0;
-        let mut rest = text;
-        while !rest.is_empty() {
-            let digits = rest.chars().take_while(char::is_ascii_digit).count();
-            let unit_len = rest[digits..]
-                .chars()
-                .take_while(char::is_ascii_alphabetic)
-                .count();
-            let n: f64 = rest[..digits]
-                .parse()
-                .map_err(|_| err(self.input, start, format!("bad duration {text:?}")))?;
-            let unit = match &rest[digits..digits + unit_len] {
-                "ms" => 0.001,
-                "s" => 1.0,
-                "m" => 60.0,
-                "h" => 3600.0,
-                "d" => 86_400.0,
-                "w" => 604_800.0,
-                "y" => 31_536_000.0,
-                _ => return Err(err(self.input, start, format!("bad duration {text:?}"))),
-            };
-            total += n * unit;
-            rest = &rest[digits + unit_len..];
-        }
-        Ok(total)
+        literal_ms(text)
+            .map(|ms| ms as f64 / 1000.0)
+            .ok_or_else(|| err(self.input, start, format!("bad duration {text:?}")))
     }
 }
 
