@@ -372,7 +372,7 @@ fn is_keyword(input: &str, at: usize, word: &str) -> bool {
     let end = at + word.len();
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b':';
     end <= bytes.len()
-        && input[at..end].eq_ignore_ascii_case(word)
+        && bytes[at..end].eq_ignore_ascii_case(word.as_bytes())
         && (at == 0 || !ident(bytes[at - 1]))
         && (end == bytes.len() || !ident(bytes[end]))
 }

@@ -51,7 +51,7 @@ pub fn parse_with(input: &str, ctx: DurationContext) -> Result<Expr, ParseError>
 /// The upstream parser reports syntax errors without a position, so
 /// bracket and quoting mistakes (the common ones) are located here.
 fn word_error(input: &str, message: &str) -> String {
-    if let Some((line, col, what)) = locate_error(input) {
+    if let Some((line, col, what)) = locate_error(input).or_else(|| locate_token_error(input)) {
         return format!("{line}:{col}: parse error: {what}");
     }
     let message = message.trim();
@@ -59,6 +59,131 @@ fn word_error(input: &str, message: &str) -> String {
         return message.to_owned();
     }
     format!("1:1: parse error: {message}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Ident,
+    Keyword,
+    Number,
+    Str,
+    Op,
+    Open,
+    Close,
+    Other,
+}
+
+/// Words that join or modify expressions rather than being operands.
+const KEYWORDS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+    "and",
+    "or",
+    "unless",
+    "atan2",
+];
+
+/// Splits a query into coarse tokens with their 1-based positions.
+fn tokens(input: &str) -> Vec<(Tok, String, usize, usize)> {
+    let chars: Vec<char> = input.chars().collect();
+    let mut out = Vec::new();
+    let (mut i, mut line, mut col) = (0, 1, 1);
+    while i < chars.len() {
+        let c = chars[i];
+        let (start_line, start_col) = (line, col);
+        let mut j = i + 1;
+        let kind = if c.is_whitespace() {
+            if c == '\n' {
+                line += 1;
+                col = 0;
+            }
+            None
+        } else if c == '#' {
+            while j < chars.len() && chars[j] != '\n' {
+                j += 1;
+            }
+            None
+        } else if c.is_alphabetic() || c == '_' || c == ':' {
+            while j < chars.len()
+                && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':')
+            {
+                j += 1;
+            }
+            let word: String = chars[i..j].iter().collect::<String>().to_ascii_lowercase();
+            Some(if KEYWORDS.contains(&word.as_str()) {
+                Tok::Keyword
+            } else {
+                Tok::Ident
+            })
+        } else if c.is_ascii_digit() || c == '.' {
+            while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '.') {
+                j += 1;
+            }
+            Some(Tok::Number)
+        } else if c == '"' || c == '\'' || c == '`' {
+            while j < chars.len() && chars[j] != c {
+                if chars[j] == '\\' && c != '`' {
+                    j += 1;
+                }
+                j += 1;
+            }
+            j = (j + 1).min(chars.len());
+            Some(Tok::Str)
+        } else if "+-*/%^=!<>~".contains(c) {
+            while j < chars.len() && "=~".contains(chars[j]) && j - i < 2 {
+                j += 1;
+            }
+            Some(Tok::Op)
+        } else if "([{".contains(c) {
+            Some(Tok::Open)
+        } else if ")]}".contains(c) {
+            Some(Tok::Close)
+        } else {
+            Some(Tok::Other)
+        };
+        if let Some(kind) = kind {
+            out.push((kind, chars[i..j].iter().collect(), start_line, start_col));
+        }
+        col += j - i;
+        i = j;
+    }
+    out
+}
+
+/// Locates the common syntax mistakes the upstream parser reports without
+/// a position: a dangling operator or keyword, two operators in a row, and
+/// two operands with nothing between them.
+fn locate_token_error(input: &str) -> Option<(usize, usize, String)> {
+    let toks = tokens(input);
+    let ends_operand = |t: Tok| matches!(t, Tok::Ident | Tok::Number | Tok::Str | Tok::Close);
+    for pair in toks.windows(2) {
+        let ((a, a_text, _, _), (b, b_text, line, col)) = (&pair[0], &pair[1]);
+        let what = match b {
+            Tok::Ident => "identifier",
+            Tok::Number => "number",
+            Tok::Str => "string",
+            _ => "",
+        };
+        if ends_operand(*a) && matches!(b, Tok::Ident | Tok::Number | Tok::Str) {
+            return Some((*line, *col, format!("unexpected {what} {b_text:?}")));
+        }
+        let unary = b_text == "-" || b_text == "+";
+        if *a == Tok::Op && *b == Tok::Op && !unary && !a_text.ends_with('~') {
+            return Some((*line, *col, format!("unexpected operator {b_text:?}")));
+        }
+    }
+    let (kind, text, line, col) = toks.last()?;
+    if matches!(kind, Tok::Op | Tok::Keyword) || text == "," || text == "@" {
+        let end_col = col + text.chars().count();
+        return Some((*line, end_col, "unexpected end of input".into()));
+    }
+    None
 }
 
 /// Finds unbalanced brackets and unterminated strings: (line, column,
@@ -412,6 +537,8 @@ pub fn visit_selectors(e: &Expr, f: &mut impl FnMut(&Selector)) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::prop_assert_eq;
+
     use super::*;
 
     #[test]
@@ -435,7 +562,16 @@ mod tests {
         );
         let err = parse("up{job=\"a}").unwrap_err();
         assert_eq!(err.message, "1:8: parse error: unterminated quoted string");
+        let err = parse("up up").unwrap_err();
+        assert_eq!(
+            err.message,
+            "1:4: parse error: unexpected identifier \"up\""
+        );
+        let err = parse("1 +* 2").unwrap_err();
+        assert_eq!(err.message, "1:4: parse error: unexpected operator \"*\"");
         let err = parse("sum(x) by").unwrap_err();
+        assert_eq!(err.message, "1:10: parse error: unexpected end of input");
+        let err = parse("rate(x[5m]) by (a)").unwrap_err();
         assert!(
             err.message.starts_with("1:1: parse error:"),
             "{}",
@@ -444,5 +580,32 @@ mod tests {
         assert!(parse("{a=\"\"}").is_err());
         assert!(parse("1 > 2").is_err());
         assert!(parse("1 > bool 2").is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
+            let _ = parse(&text);
+            let _ = parse_with(&text, DurationContext { step_ms: 15_000, range_ms: 3_600_000 });
+        }
+
+        #[test]
+        fn query_shaped_text_never_panics(
+            text in "[a-z_]{1,8}(\\{[a-z]{1,3}(=|!=|=~|!~)\"[a-z.*|]{0,5}\"\\})?(\\[[0-9a-z+*/%()^ :-]{1,12}\\])?( offset [-+0-9a-z()*]{1,8})?( [-+*/^%<>=!]{1,2} [0-9.]{1,4})?"
+        ) {
+            let _ = parse_with(&text, DurationContext { step_ms: 60_000, range_ms: 600_000 });
+        }
+
+        #[test]
+        fn generated_selectors_parse(
+            name in "[a-z_][a-z0-9_]{0,10}",
+            label in "[a-z][a-z0-9_]{0,6}",
+            value in "[a-zA-Z0-9 ._-]{0,10}",
+            minutes in 1u32..600,
+        ) {
+            let q = format!("sum by ({label}) (rate({name}{{{label}=\"{value}\"}}[{minutes}m]))");
+            let expr = parse(&q).unwrap();
+            prop_assert_eq!(selector_count(&expr), 1);
+        }
     }
 }
