@@ -1,7 +1,8 @@
 //! Reads chosen series within a time range from one part. Rows are sorted by
 //! series id, so the series-id bounds in the row-group statistics and the page
-//! index say which pages can hold a wanted series; only those are fetched and
-//! decoded, then rows are filtered exactly.
+//! index say which pages can hold a wanted series; the `ts` bounds say which
+//! can hold the time range. Only pages both allow are fetched and decoded,
+//! then rows are filtered exactly.
 
 use arrow::array::AsArray;
 use arrow::datatypes::{Float64Type, Int64Type, UInt64Type};
@@ -33,26 +34,23 @@ fn as_id(v: i64) -> SeriesId {
     v as u64
 }
 
-fn row_group_bounds(rg: &RowGroupMetaData, col: usize) -> Option<(SeriesId, SeriesId)> {
+fn row_group_bounds(rg: &RowGroupMetaData, col: usize) -> Option<(i64, i64)> {
     match rg.column(col).statistics()? {
-        Statistics::Int64(s) => Some((as_id(*s.min_opt()?), as_id(*s.max_opt()?))),
+        Statistics::Int64(s) => Some((*s.min_opt()?, *s.max_opt()?)),
         _ => None,
     }
 }
 
-/// Rows of row group `rg` worth reading: whole pages whose id bounds meet
-/// `ids`, or the whole group when the page index is missing.
-fn row_group_selection(
+/// Which pages of one column to read, as row selectors covering the row
+/// group; `wanted` sees each page's (min, max), `None` when unknown.
+fn page_selection(
     meta: &ParquetMetaData,
     rg: usize,
     col: usize,
-    ids: &[SeriesId],
+    wanted: impl Fn(Option<(i64, i64)>) -> bool,
 ) -> Vec<RowSelector> {
-    let group = meta.row_group(rg);
-    let rows = group.num_rows() as usize;
-    if let Some((min, max)) = row_group_bounds(group, col)
-        && !any_in(ids, min, max)
-    {
+    let rows = meta.row_group(rg).num_rows() as usize;
+    if !wanted(row_group_bounds(meta.row_group(rg), col)) {
         return vec![RowSelector::skip(rows)];
     }
     let pages = meta
@@ -73,11 +71,11 @@ fn row_group_selection(
         let end = pages
             .get(i + 1)
             .map_or(rows, |next| next.first_row_index as usize);
-        let wanted = match (index.min_value(i), index.max_value(i)) {
-            (Some(&min), Some(&max)) => any_in(ids, as_id(min), as_id(max)),
-            _ => true,
+        let bounds = match (index.min_value(i), index.max_value(i)) {
+            (Some(&min), Some(&max)) => Some((min, max)),
+            _ => None,
         };
-        out.push(if wanted {
+        out.push(if wanted(bounds) {
             RowSelector::select(end - start)
         } else {
             RowSelector::skip(end - start)
@@ -117,22 +115,31 @@ pub async fn read_selected(
     .await
     .map_err(parquet_err)?;
     let parquet_meta = std::sync::Arc::clone(builder.metadata());
-    let col = parquet_meta
-        .file_metadata()
-        .schema_descr()
-        .columns()
-        .iter()
-        .position(|c| c.name() == "series_id")
-        .ok_or_else(|| corrupt("missing column series_id"))?;
-    let mut selectors = Vec::new();
+    let column = |name: &str| {
+        parquet_meta
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.name() == name)
+            .ok_or_else(|| corrupt(&format!("missing column {name}")))
+    };
+    let (id_col, ts_col) = (column("series_id")?, column("ts")?);
+    let (mut by_id, mut by_time) = (Vec::new(), Vec::new());
     for rg in 0..parquet_meta.num_row_groups() {
-        selectors.extend(row_group_selection(&parquet_meta, rg, col, ids));
+        by_id.extend(page_selection(&parquet_meta, rg, id_col, |b| {
+            b.is_none_or(|(min, max)| any_in(ids, as_id(min), as_id(max)))
+        }));
+        by_time.extend(page_selection(&parquet_meta, rg, ts_col, |b| {
+            b.is_none_or(|(min, max)| min <= maxt && max >= mint)
+        }));
     }
-    if selectors.iter().all(|s| s.skip) {
+    let selection = RowSelection::from(by_id).intersection(&RowSelection::from(by_time));
+    if !selection.selects_any() {
         return Ok(Vec::new());
     }
     let mut stream = builder
-        .with_row_selection(RowSelection::from(selectors))
+        .with_row_selection(selection)
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(parquet_err)?;

@@ -171,12 +171,23 @@ impl Evaluator<'_> {
         let mut ranked: Vec<(usize, f64)> = Vec::new();
         for step in 0..n {
             let p = param.get(step).copied().unwrap_or(f64::NAN);
-            if op == AggregateOp::LimitRatio {
-                if p.is_nan() || !(-1.0..=1.0).contains(&p) {
+            let p = if op == AggregateOp::LimitRatio {
+                if p.is_nan() {
                     return Err(EvalError::execution(format!(
                         "Ratio value {p} is out of range [-1, 1]"
                     )));
                 }
+                let capped = p.clamp(-1.0, 1.0);
+                if capped != p {
+                    self.warn(format!(
+                        "PromQL warning: ratio value should be between -1 and 1, got {p}, capping to {capped}"
+                    ));
+                }
+                capped
+            } else {
+                p
+            };
+            if op == AggregateOp::LimitRatio {
             } else if p.is_nan() || p.abs() >= 9.2e18 {
                 return Err(EvalError::execution(format!(
                     "Scalar value {p} overflows int64"
