@@ -149,6 +149,8 @@ pub struct RawStorage {
     pub out_of_order_window: Option<HumanDuration>,
     /// Flush the in-memory head to Parquet at least this often. Default `30m`.
     pub flush_interval: Option<HumanDuration>,
+    /// Flush the head as soon as it holds about this much. Default `64MiB`.
+    pub head_flush_size: Option<ByteSize>,
     /// Merge parts of the current day once this many share a level. Default 4.
     pub compaction_fan_in: Option<usize>,
 }
@@ -218,6 +220,8 @@ pub struct Config {
     pub out_of_order_window: Duration,
     /// Head flush interval.
     pub flush_interval: Duration,
+    /// Head size that triggers a flush.
+    pub head_flush_size: u64,
     /// Compaction fan-in.
     pub compaction_fan_in: usize,
     /// Remote-write limits.
@@ -437,6 +441,11 @@ impl Config {
                 .flush_interval
                 .map_or(Duration::from_secs(1800), |d| d.0),
             compaction_fan_in: fan_in,
+            head_flush_size: raw
+                .storage
+                .head_flush_size
+                .map_or(64 << 20, |b| b.0)
+                .max(1 << 20),
             remote_write,
             promql,
         })
@@ -455,6 +464,7 @@ impl Config {
         // caches and the process itself.
         o.head_memory_limit = (self.memory_limit / 2) as usize;
         o.flush_interval = self.flush_interval;
+        o.head_flush_bytes = self.head_flush_size as usize;
         o.compaction.max_parts_open_day = self.compaction_fan_in;
         o.compaction.closed_after_ms = o.out_of_order_window_ms.max(3_600_000);
         o

@@ -162,6 +162,8 @@ async fn upkeep(engine: Arc<MetricsEngine>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => engine.maintain().await,
+            // A burst or backfill fills the head faster than the tick.
+            _ = engine.flush_wanted() => engine.maintain().await,
             _ = stop.changed() => return,
         }
     }

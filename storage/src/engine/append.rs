@@ -131,6 +131,7 @@ impl MetricsEngine {
         self.metrics.head_series.set(head.series_count() as i64);
         self.metrics.head_samples.set(head.sample_count() as i64);
         self.metrics.index_series.set(self.index.len() as i64);
+        self.wake_flush_if_big();
         Ok(outcome)
     }
 

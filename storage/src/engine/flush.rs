@@ -194,11 +194,30 @@ impl MetricsEngine {
             .set(parts.iter().map(|p| p.bytes as i64).sum());
     }
 
+    /// Head size that triggers a flush.
+    fn flush_threshold(&self) -> usize {
+        self.opts
+            .head_flush_bytes
+            .min(self.opts.head_memory_limit / 2)
+    }
+
+    /// Waits until an append finds the head big enough to flush.
+    pub async fn flush_wanted(&self) {
+        self.flush_wanted.notified().await;
+    }
+
+    /// Tells the upkeep loop to flush if the active head is over its size.
+    pub(super) fn wake_flush_if_big(&self) {
+        if self.active.read().estimated_bytes() >= self.flush_threshold() {
+            self.flush_wanted.notify_one();
+        }
+    }
+
     /// True when the head is old or big enough to flush.
     pub fn flush_due(&self) -> bool {
         let head = self.active.read();
         !head.is_empty()
             && (self.last_flush.lock().elapsed() >= self.opts.flush_interval
-                || head.estimated_bytes() >= self.opts.head_memory_limit / 2)
+                || head.estimated_bytes() >= self.flush_threshold())
     }
 }

@@ -50,6 +50,9 @@ pub struct EngineOptions {
     pub retention: RetentionPolicy,
     /// Heads may hold this many bytes; beyond it appends are refused.
     pub head_memory_limit: usize,
+    /// Flush the head once it holds about this many bytes, so a backfill
+    /// or a burst does not grow it towards the limit above.
+    pub head_flush_bytes: usize,
     /// Flush the head when it is this old.
     pub flush_interval: Duration,
     /// Compaction policy.
@@ -68,6 +71,7 @@ impl EngineOptions {
                 max_bytes: None,
             },
             head_memory_limit: 1 << 30,
+            head_flush_bytes: 64 << 20,
             flush_interval: Duration::from_secs(30 * 60),
             compaction: CompactionPolicy::default(),
         }
@@ -90,6 +94,8 @@ pub struct MetricsEngine {
     parts: RwLock<Arc<Vec<crate::part::PartMeta>>>,
     metadata: RwLock<BTreeMap<String, Vec<MetricMetadata>>>,
     last_flush: Mutex<Instant>,
+    /// Woken when the head has grown past `head_flush_bytes`.
+    flush_wanted: tokio::sync::Notify,
     closed: AtomicBool,
     metrics: StorageMetrics,
 }

@@ -133,6 +133,7 @@ impl MetricsEngine {
             frozen: RwLock::new(Vec::new()),
             metadata: RwLock::new(metadata),
             last_flush: Mutex::new(Instant::now()),
+            flush_wanted: tokio::sync::Notify::new(),
             closed: AtomicBool::new(false),
             metrics,
         });

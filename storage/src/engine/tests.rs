@@ -302,3 +302,24 @@ async fn metadata_survives_flush_and_restart() {
     let engine = open(dir.path()).await;
     assert_eq!(engine.metadata()["a"], vec![meta]);
 }
+
+#[tokio::test]
+async fn a_big_head_asks_for_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.head_flush_bytes = 4096;
+    o.flush_interval = std::time::Duration::from_secs(3600);
+    let engine = open_with(o).await;
+    engine.append(write(&[("a", &[(1, 1.0)])])).unwrap();
+    assert!(!engine.flush_due(), "a tiny head is not due yet");
+    let samples: Vec<(i64, f64)> = (0..1000).map(|i| (i + 2, i as f64)).collect();
+    engine.append(write(&[("a", &samples)])).unwrap();
+    assert!(engine.flush_due());
+    // The append left a wake-up for the upkeep loop; it completes at once.
+    tokio::time::timeout(std::time::Duration::from_secs(30), engine.flush_wanted())
+        .await
+        .expect("append should have asked for a flush");
+    engine.maintain().await;
+    assert!(!engine.flush_due());
+    assert_eq!(engine.snapshot().parts.len(), 1);
+}
