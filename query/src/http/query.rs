@@ -85,8 +85,12 @@ fn options(state: &QueryState, params: &Params) -> Result<(EvalOptions, Duration
     }
     let mut lookback_ms = s.lookback.as_millis() as i64;
     if let Some(d) = params.get("lookback_delta") {
-        lookback_ms =
+        let requested =
             parse_duration_param(d).map_err(|e| ApiError::bad_param("lookback_delta", e))?;
+        // As Prometheus: zero or negative means the configured default.
+        if requested > 0 {
+            lookback_ms = requested;
+        }
     }
     Ok((
         EvalOptions {
@@ -165,14 +169,17 @@ pub async fn query_range(
             "zero or negative query resolution step widths are not accepted. Try a positive integer",
         ));
     }
-    if (end - start) / step >= MAX_POINTS {
+    let Some(span) = end.checked_sub(start) else {
+        return Err(ApiError::bad_param("end", "time range is out of bounds"));
+    };
+    if span / step >= MAX_POINTS {
         return Err(ApiError::bad_data(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         ));
     }
     let ctx = DurationContext {
         step_ms: step,
-        range_ms: end - start,
+        range_ms: span,
     };
     let expr = parse_query(&params, ctx)?;
     let kind = match expr.kind() {
@@ -209,8 +216,11 @@ pub async fn query_range(
 /// A timestamp in ms as Prometheus writes it: seconds with up to three
 /// decimals and no trailing zeros.
 pub(crate) fn write_ts(out: &mut String, ms: i64) {
-    let secs = ms.div_euclid(1000);
-    let frac = ms.rem_euclid(1000);
+    if ms < 0 {
+        out.push('-');
+    }
+    let abs = ms.unsigned_abs();
+    let (secs, frac) = (abs / 1000, abs % 1000);
     if frac == 0 {
         let _ = write!(out, "{secs}");
     } else {
@@ -401,6 +411,9 @@ mod tests {
         let mut s = String::new();
         write_ts(&mut s, 1_435_781_451_780);
         assert_eq!(s, "1435781451.78");
+        let mut s = String::new();
+        write_ts(&mut s, -1_500);
+        assert_eq!(s, "-1.5");
         assert_eq!(format_float(1.0), "1");
         assert_eq!(format_float(f64::INFINITY), "+Inf");
         assert_eq!(format_float(0.1), "0.1");

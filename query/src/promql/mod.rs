@@ -64,7 +64,14 @@ pub async fn range<S: SeriesSource>(
         }
     }
     let step = step.max(1);
-    let count = ((end - start) / step + 1).max(1) as usize;
+    let span = end
+        .checked_sub(start)
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| EvalError::execution("invalid query range"))?;
+    let count = usize::try_from(span / step + 1).unwrap_or(usize::MAX);
+    if count > options.max_samples {
+        return Err(EvalError::too_many_samples());
+    }
     let steps = (0..count).map(|i| start + i as i64 * step).collect();
     run(source, expr, steps, step, options, true).await
 }
@@ -85,15 +92,21 @@ async fn run<S: SeriesSource>(
     let count = parse::selector_count(expr);
     let ranges = source::selector_ranges(expr, bounds, options.lookback_ms, count);
     let data = source::preload(source, expr, &ranges, options).await?;
-    let evaluator = eval::Evaluator::new(&data, options, bounds);
-    let value = match evaluator.eval(expr, &steps)? {
-        Value::Vector(v) => Value::Vector(eval::finish_vector(v, is_range)?),
-        Value::Matrix(m) => Value::Matrix(eval::finish_matrix(m)?),
-        other => other,
-    };
-    Ok(Evaluated {
-        value,
-        steps,
-        annotations: evaluator.into_annotations(),
+    // Evaluation is CPU-bound; keep it off the async workers.
+    let (expr, options) = (expr.clone(), options.clone());
+    tokio::task::spawn_blocking(move || {
+        let evaluator = eval::Evaluator::new(&data, &options, bounds);
+        let value = match evaluator.eval(&expr, &steps)? {
+            Value::Vector(v) => Value::Vector(eval::finish_vector(v, is_range)?),
+            Value::Matrix(m) => Value::Matrix(eval::finish_matrix(m)?),
+            other => other,
+        };
+        Ok(Evaluated {
+            value,
+            steps,
+            annotations: evaluator.into_annotations(),
+        })
     })
+    .await
+    .map_err(|e| EvalError::internal(format!("evaluation task failed: {e}")))?
 }

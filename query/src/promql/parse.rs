@@ -266,6 +266,23 @@ fn millis(d: &Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Prometheus keeps durations in int64 nanoseconds (about 292 years).
+fn check_duration(d: Option<&Duration>) -> Result<(), ParseError> {
+    match d {
+        Some(d) if d.as_nanos() > i64::MAX as u128 => Err(ParseError::new(format!(
+            "1:1: parse error: duration {}s is out of range",
+            d.as_secs()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn offset_duration(offset: &Option<p::Offset>) -> Option<&Duration> {
+    offset.as_ref().map(|o| match o {
+        p::Offset::Pos(d) | p::Offset::Neg(d) => d,
+    })
+}
+
 fn offset_ms(offset: &Option<p::Offset>) -> i64 {
     match offset {
         None => 0,
@@ -302,6 +319,7 @@ fn labels(l: &promql_parser::label::Labels) -> Vec<String> {
 
 impl Converter {
     fn selector(&mut self, vs: &p::VectorSelector) -> Result<Selector, ParseError> {
+        check_duration(offset_duration(&vs.offset))?;
         let mut base = Vec::new();
         for m in &vs.matchers.matchers {
             base.push(matcher(m)?);
@@ -355,6 +373,7 @@ impl Converter {
             p::Expr::StringLiteral(s) => Expr::String(s.val),
             p::Expr::VectorSelector(vs) => Expr::Selector(Box::new(self.selector(&vs)?)),
             p::Expr::MatrixSelector(ms) => {
+                check_duration(Some(&ms.range))?;
                 let range_ms = millis(&ms.range);
                 if range_ms <= 0 {
                     return Err(ParseError::new(
@@ -367,6 +386,9 @@ impl Converter {
                 }))
             }
             p::Expr::Subquery(sq) => {
+                check_duration(Some(&sq.range))?;
+                check_duration(sq.step.as_ref())?;
+                check_duration(offset_duration(&sq.offset))?;
                 let step_ms = sq.step.as_ref().map(millis);
                 if step_ms == Some(0) {
                     return Err(ParseError::new(
@@ -571,6 +593,8 @@ mod tests {
         assert_eq!(err.message, "1:4: parse error: unexpected operator \"*\"");
         let err = parse("sum(x) by").unwrap_err();
         assert_eq!(err.message, "1:10: parse error: unexpected end of input");
+        assert!(parse("x[300y]").is_err());
+        assert!(parse("x offset 300y").is_err());
         let err = parse("rate(x[5m]) by (a)").unwrap_err();
         assert!(
             err.message.starts_with("1:1: parse error:"),

@@ -115,7 +115,7 @@ impl MetricsSnapshot {
                 sources.push(runs);
             }
         }
-        for head in self.heads.iter().rev() {
+        for head in &self.heads {
             let mut runs = Vec::new();
             for &id in &ids {
                 let samples = head.samples(id, mint, maxt);

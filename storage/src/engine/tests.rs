@@ -69,7 +69,7 @@ async fn contents(engine: &MetricsEngine) -> BTreeMap<String, Vec<(i64, u64)>> {
             }
         }
     }
-    for h in snap.heads.iter().rev() {
+    for h in &snap.heads {
         for s in h.snapshot(i64::MIN, i64::MAX) {
             let m = out.entry(s.entry.metric_name().to_owned()).or_default();
             for (t, v) in s.ts.iter().zip(&s.values) {

@@ -3,7 +3,7 @@
 //! `group_left`/`group_right` vector matching.
 //! Semantics: <https://prometheus.io/docs/prometheus/latest/querying/operators/>.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::Evaluator;
 use crate::promql::ast::{Binary, BinaryOp, Cardinality, Matching};
@@ -157,7 +157,7 @@ impl Evaluator<'_> {
         let mut out: Vec<Series> = Vec::new();
         let mut out_index: HashMap<LabelSet, usize> = HashMap::new();
         let mut one_at: HashMap<&LabelSet, usize> = HashMap::new();
-        let mut matched: HashMap<&LabelSet, Vec<LabelSet>> = HashMap::new();
+        let mut matched: HashMap<&LabelSet, HashSet<LabelSet>> = HashMap::new();
         let mut emit = |labels: LabelSet, drop_name: bool, step: usize, mv: f64, ov: f64| {
             let (l, r) = if swap { (ov, mv) } else { (mv, ov) };
             let (value, keep) = apply(b.op, l, r);
@@ -216,7 +216,7 @@ impl Evaluator<'_> {
                         "multiple matches for labels: grouping labels must ensure unique matches",
                     ));
                 }
-                seen.push(labels.clone());
+                seen.insert(labels.clone());
                 emit(labels, drop || s.drop_name, step, mv, ov);
             }
             if let Some(fill) = fill_many {
@@ -236,58 +236,52 @@ impl Evaluator<'_> {
 }
 
 fn set_op(b: &Binary, lhs: Vec<Series>, rhs: Vec<Series>, n: usize) -> Vec<Series> {
-    let l_sigs: Vec<LabelSet> = lhs
-        .iter()
-        .map(|s| signature(&s.labels, &b.matching))
-        .collect();
-    let r_sigs: Vec<LabelSet> = rhs
-        .iter()
-        .map(|s| signature(&s.labels, &b.matching))
-        .collect();
-    let present = |series: &[Series],
-                   sigs: &[LabelSet],
-                   step: usize|
-     -> std::collections::HashSet<LabelSet> {
-        series
-            .iter()
-            .zip(sigs)
-            .filter(|(s, _)| s.points[step].is_some())
-            .map(|(_, sig)| sig.clone())
-            .collect()
+    // Signatures as small ids, and per id the last step it was seen at, so
+    // no per-step sets of label sets are built.
+    let mut ids: HashMap<LabelSet, usize> = HashMap::new();
+    let mut id_of = |series: &Series| {
+        let next = ids.len();
+        *ids.entry(signature(&series.labels, &b.matching))
+            .or_insert(next)
     };
-    let r_present: Vec<_> = if b.op == BinaryOp::Or {
-        Vec::new()
-    } else {
-        (0..n).map(|step| present(&rhs, &r_sigs, step)).collect()
-    };
+    let l_ids: Vec<usize> = lhs.iter().map(&mut id_of).collect();
+    let r_ids: Vec<usize> = rhs.iter().map(&mut id_of).collect();
+    let mut seen_at = vec![usize::MAX; ids.len()];
     match b.op {
         BinaryOp::And | BinaryOp::Unless => {
             let want = b.op == BinaryOp::And;
-            lhs.into_iter()
-                .zip(&l_sigs)
-                .filter_map(|(mut s, sig)| {
-                    for (step, p) in s.points.iter_mut().enumerate() {
-                        if p.is_some() && r_present[step].contains(sig) != want {
-                            *p = None;
-                        }
-                    }
-                    (!s.is_empty()).then_some(s)
-                })
-                .collect()
-        }
-        _ => {
-            let l_present: Vec<_> = (0..n).map(|step| present(&lhs, &l_sigs, step)).collect();
-            let mut out = lhs;
-            for (mut s, sig) in rhs.into_iter().zip(&r_sigs) {
-                for (step, p) in s.points.iter_mut().enumerate() {
-                    if p.is_some() && l_present[step].contains(sig) {
-                        *p = None;
+            let mut lhs = lhs;
+            for step in 0..n {
+                for (s, &id) in rhs.iter().zip(&r_ids) {
+                    if s.points[step].is_some() {
+                        seen_at[id] = step;
                     }
                 }
-                if !s.is_empty() {
-                    out.push(s);
+                for (s, &id) in lhs.iter_mut().zip(&l_ids) {
+                    if s.points[step].is_some() && (seen_at[id] == step) != want {
+                        s.points[step] = None;
+                    }
                 }
             }
+            lhs.retain(|s| !s.is_empty());
+            lhs
+        }
+        _ => {
+            let mut rhs = rhs;
+            for step in 0..n {
+                for (s, &id) in lhs.iter().zip(&l_ids) {
+                    if s.points[step].is_some() {
+                        seen_at[id] = step;
+                    }
+                }
+                for (s, &id) in rhs.iter_mut().zip(&r_ids) {
+                    if s.points[step].is_some() && seen_at[id] == step {
+                        s.points[step] = None;
+                    }
+                }
+            }
+            let mut out = lhs;
+            out.extend(rhs.into_iter().filter(|s| !s.is_empty()));
             out
         }
     }

@@ -100,9 +100,20 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Evaluates `expr` at every time in `steps`.
+    /// Evaluates `expr` at every time in `steps`, refusing results that
+    /// would hold more points than the query may.
     pub fn eval(&self, expr: &Expr, steps: &[i64]) -> Result<Value, EvalError> {
         self.check_deadline()?;
+        let value = self.eval_node(expr, steps)?;
+        if let Value::Vector(v) = &value
+            && v.len().saturating_mul(steps.len()) > self.options.max_samples
+        {
+            return Err(EvalError::too_many_samples());
+        }
+        Ok(value)
+    }
+
+    fn eval_node(&self, expr: &Expr, steps: &[i64]) -> Result<Value, EvalError> {
         match expr {
             Expr::Number(v) => Ok(Value::Scalar(vec![*v; steps.len()])),
             Expr::String(s) => Ok(Value::String(s.clone())),

@@ -42,13 +42,13 @@ pub struct Window<'a> {
 impl RangeArg {
     /// Window end for step `t`.
     pub fn window_end(&self, bounds: &QueryBounds, t: i64) -> i64 {
-        bounds.resolve(self.at, t) - self.offset_ms
+        bounds.resolve(self.at, t).saturating_sub(self.offset_ms)
     }
 
     /// The window of `series` at step `t`.
     pub fn window<'s>(&self, bounds: &QueryBounds, series: &'s RangeSeries, t: i64) -> Window<'s> {
         let end = self.window_end(bounds, t);
-        let start = end - self.range_ms;
+        let start = end.saturating_sub(self.range_ms);
         let a = series.ts.partition_point(|&x| x <= start);
         let b = series.ts.partition_point(|&x| x <= end);
         Window {
@@ -82,7 +82,11 @@ impl RangeArg {
 /// First multiple of `step` at or after `t`.
 fn align_up(t: i64, step: i64) -> i64 {
     let r = t.rem_euclid(step);
-    if r == 0 { t } else { t - r + step }
+    if r == 0 {
+        t
+    } else {
+        (t - r).saturating_add(step)
+    }
 }
 
 impl Evaluator<'_> {
@@ -127,10 +131,12 @@ impl Evaluator<'_> {
                     .step_ms
                     .unwrap_or(self.options.default_subquery_step_ms)
                     .max(1);
-                let ends: Vec<i64> = steps
+                let mut ends: Vec<i64> = steps
                     .iter()
-                    .map(|&t| self.bounds.resolve(sq.at, t) - sq.offset_ms)
+                    .map(|&t| self.bounds.resolve(sq.at, t).saturating_sub(sq.offset_ms))
                     .collect();
+                ends.sort_unstable();
+                ends.dedup();
                 let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
                     return Ok(RangeArg {
                         series: Vec::new(),
@@ -140,16 +146,29 @@ impl Evaluator<'_> {
                         selector_id: None,
                     });
                 };
-                let first = align_up(lo - sq.range_ms, step);
-                let mut inner = Vec::new();
-                let mut t = first;
-                while t <= hi {
-                    // Only times some window can see are evaluated.
-                    let next = ends.partition_point(|&e| e < t);
-                    if ends.get(next).is_some_and(|&e| e - sq.range_ms < t) {
+                let _ = (lo, hi);
+                // Only the step-aligned times some window (e - range, e]
+                // can see are evaluated, each once.
+                let mut inner: Vec<i64> = Vec::new();
+                for &e in &ends {
+                    let from = align_up(e.saturating_sub(sq.range_ms).saturating_add(1), step);
+                    let mut t = match inner.last() {
+                        Some(&last) if last >= from => match last.checked_add(step) {
+                            Some(t) => t,
+                            None => continue,
+                        },
+                        _ => from,
+                    };
+                    while t <= e {
+                        if inner.len() >= self.options.max_samples {
+                            return Err(EvalError::too_many_samples());
+                        }
                         inner.push(t);
+                        match t.checked_add(step) {
+                            Some(next) => t = next,
+                            None => break,
+                        }
                     }
-                    t += step;
                 }
                 let series = match self.eval(&sq.expr, &inner)? {
                     Value::Vector(v) => v

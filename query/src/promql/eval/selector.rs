@@ -27,13 +27,13 @@ impl Evaluator<'_> {
             let mut points = vec![None; steps.len()];
             let mut any = false;
             for (slot, &step) in points.iter_mut().zip(steps) {
-                let t = self.bounds.resolve(s.at, step) - s.offset_ms;
+                let t = self.bounds.resolve(s.at, step).saturating_sub(s.offset_ms);
                 let idx = raw.ts.partition_point(|&x| x <= t);
                 if idx == 0 {
                     continue;
                 }
                 let j = idx - 1;
-                if raw.ts[j] <= t - lookback || is_stale(raw.values[j]) {
+                if raw.ts[j] <= t.saturating_sub(lookback) || is_stale(raw.values[j]) {
                     continue;
                 }
                 *slot = Some(if timestamps {

@@ -40,10 +40,13 @@ pub fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
 /// Sorts, merges equal bounds and repairs counts; `None` when the buckets
 /// cannot describe a distribution (no +Inf bucket).
 fn prepare(buckets: &mut Vec<Bucket>, repairs: &mut Repairs) -> Option<()> {
-    buckets.sort_by(|a, b| {
-        a.upper
-            .partial_cmp(&b.upper)
-            .unwrap_or(std::cmp::Ordering::Equal)
+    // A total order with NaN first (Go's cmp.Compare), so odd `le` values
+    // cannot upset the sort.
+    buckets.sort_by(|a, b| match (a.upper.is_nan(), b.upper.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.upper.total_cmp(&b.upper),
     });
     if buckets.last()?.upper != f64::INFINITY {
         return None;
