@@ -65,8 +65,10 @@ pub fn literal_ms(text: &str) -> Option<i64> {
 /// literal (`1h30m`) or a plain number of seconds.
 fn is_literal(text: &str) -> bool {
     let t = text.trim();
-    let plain_number =
-        t.parse::<f64>().is_ok() && !t.contains(['e', 'E', 'x', 'X', 'n', 'N', 'i', 'I']);
+    // Huge numbers go through the evaluator, which refuses them cleanly;
+    // the parser crate would panic converting them to a Duration.
+    let plain_number = t.parse::<f64>().is_ok_and(|v| v.abs() < 1e12)
+        && !t.contains(['e', 'E', 'x', 'X', 'n', 'N', 'i', 'I']);
     plain_number || literal_ms(t).is_some()
 }
 
@@ -481,6 +483,13 @@ mod tests {
             rw("my_offset_total offset 5m", 0, 0),
             "my_offset_total offset 5m"
         );
+    }
+
+    #[test]
+    fn huge_numbers_are_errors_not_panics() {
+        let ctx = DurationContext::default();
+        assert!(rewrite("x[67777777777777777777777777777777777777772:0]", ctx).is_err());
+        assert!(rewrite("x offset 1e400", ctx).is_err());
     }
 
     #[test]

@@ -42,7 +42,11 @@ pub fn parse_with(input: &str, ctx: DurationContext) -> Result<Expr, ParseError>
     }
     let rewritten = rewrite(input, ctx)?;
     let text = rewritten.as_deref().unwrap_or(input);
-    let parsed = p::parse(text).map_err(|e| ParseError::new(word_error(text, &e)))?;
+    // The parser crate is third-party code on a path any HTTP client
+    // reaches; a panic in it becomes a parse error, not a dead request.
+    let parsed = std::panic::catch_unwind(|| p::parse(text))
+        .map_err(|_| ParseError::new("1:1: parse error: invalid query"))?
+        .map_err(|e| ParseError::new(word_error(text, &e)))?;
     let mut converter = Converter { next_selector: 0 };
     converter.expr(parsed)
 }
@@ -594,6 +598,10 @@ mod tests {
         let err = parse("sum(x) by").unwrap_err();
         assert_eq!(err.message, "1:10: parse error: unexpected end of input");
         assert!(parse("x[300y]").is_err());
+        // Found by the promql_parse fuzz target: a huge plain number as a
+        // duration made the parser crate panic.
+        assert!(parse("+A[67777777777777777777777777777777777777772:0]").is_err());
+        assert!(parse("x[NaN]").is_err());
         assert!(parse("x offset 300y").is_err());
         let err = parse("rate(x[5m]) by (a)").unwrap_err();
         assert!(
