@@ -17,7 +17,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use common::*;
 use hearth_ingest::proto::remote_v1;
@@ -399,20 +398,12 @@ fn same_answers_as_prometheus() {
     let prom_url = format!("http://127.0.0.1:{prom_port}");
     let config = dir.path().join("prometheus.yml");
     std::fs::write(&config, "global:\n  scrape_interval: 15s\n").unwrap();
-    let prom_log = dir.path().join("prometheus.log");
-    let _prom = Killed(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("prom").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .arg("--web.enable-remote-write-receiver")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&prom_log).unwrap())
-            .spawn()
-            .unwrap(),
+    let (_prom, prom_log) = start_prometheus(
+        &prometheus,
+        dir.path(),
+        &config,
+        prom_port,
+        &["--web.enable-remote-write-receiver"],
     );
     let c = client();
     until("Prometheus to be ready", &prom_log, || {

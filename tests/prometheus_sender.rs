@@ -60,21 +60,13 @@ fn prometheus_remote_write_matches_its_own_tsdb() {
          {remote_write}"
     );
     std::fs::write(&config, &scraping).unwrap();
-    let _prom = Killed(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("prom").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .arg("--web.enable-lifecycle")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
-            .spawn()
-            .unwrap(),
+    let (_prom, prom_log) = start_prometheus(
+        &prometheus,
+        dir.path(),
+        &config,
+        prom_port,
+        &["--web.enable-lifecycle"],
     );
-    let prom_log = dir.path().join("prometheus.log");
     let c = client();
     let get = |url: String| -> Option<Value> {
         let r = c.get(url).send().ok()?;

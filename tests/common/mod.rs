@@ -320,3 +320,28 @@ pub fn until<T>(what: &str, log: &std::path::Path, mut f: impl FnMut() -> Option
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// Starts Prometheus on 127.0.0.1:`port` with `config`, its TSDB under
+/// `dir/prom` and its log in `dir/prometheus.log` (returned).
+pub fn start_prometheus(
+    bin: &str,
+    dir: &Path,
+    config: &Path,
+    port: u16,
+    extra: &[&str],
+) -> (Killed, PathBuf) {
+    let log = dir.join("prometheus.log");
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("prom").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (Killed(child), log)
+}
