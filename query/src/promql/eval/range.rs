@@ -137,16 +137,6 @@ impl Evaluator<'_> {
                     .collect();
                 ends.sort_unstable();
                 ends.dedup();
-                let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
-                    return Ok(RangeArg {
-                        series: Vec::new(),
-                        range_ms: sq.range_ms,
-                        offset_ms: sq.offset_ms,
-                        at: sq.at,
-                        selector_id: None,
-                    });
-                };
-                let _ = (lo, hi);
                 // Only the step-aligned times some window (e - range, e]
                 // can see are evaluated, each once.
                 let mut inner: Vec<i64> = Vec::new();
