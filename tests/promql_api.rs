@@ -168,6 +168,25 @@ fn query_api_answers_like_prometheus() {
     ));
     assert_eq!(exec.status(), 422, "{}", exec.text().unwrap());
 
+    // `limit` cuts the result with a warning; `stats` adds timings.
+    let limited = h.get_json(&format!(
+        "/api/v1/query?query=requests_total&time={}&limit=1&stats=all",
+        secs(t0 + 600_000)
+    ));
+    assert_eq!(
+        limited["data"]["result"].as_array().unwrap().len(),
+        1,
+        "{limited}"
+    );
+    assert_eq!(
+        limited["warnings"],
+        json!(["results truncated due to limit"])
+    );
+    assert!(
+        limited["data"]["stats"]["timings"]["evalTotalTime"].is_number(),
+        "{limited}"
+    );
+
     // Formatting, parsing and exemplars.
     let formatted = h.get_json(&format!(
         "/api/v1/format_query?query={}",
