@@ -13,36 +13,62 @@ use crate::retention;
 impl MetricsEngine {
     /// Runs the compaction the policy asks for (or, with `force`, merges
     /// every day that has more than one part). Returns the jobs done.
+    ///
+    /// The manifest lock is held only to plan and to commit each merge, not
+    /// while merging, so a flush never waits behind a long compaction.
     pub async fn compact(&self, force: bool) -> Result<usize> {
-        let mut manifest = self.manifest.lock().await;
-        let now = now_ms();
-        let jobs = if force {
-            plan_all(&manifest.parts)
-        } else {
-            plan(&manifest.parts, &self.opts.compaction, now)
+        let planned: Vec<(Vec<PartMeta>, u64)> = {
+            let mut manifest = self.manifest.lock().await;
+            let now = now_ms();
+            let jobs = if force {
+                plan_all(&manifest.parts)
+            } else {
+                plan(&manifest.parts, &self.opts.compaction, now)
+            };
+            jobs.iter()
+                .map(|job| {
+                    let inputs: Vec<PartMeta> = manifest
+                        .parts
+                        .iter()
+                        .filter(|p| job.part_ids.contains(&p.id))
+                        .cloned()
+                        .collect();
+                    (inputs, manifest.allocate_part_id())
+                })
+                .collect()
         };
-        for job in &jobs {
+        let mut done = 0;
+        for (inputs, new_id) in planned {
             let started = Instant::now();
-            let inputs: Vec<PartMeta> = manifest
-                .parts
-                .iter()
-                .filter(|p| job.part_ids.contains(&p.id))
-                .cloned()
-                .collect();
-            let new_id = manifest.allocate_part_id();
+            // Parts are immutable, so they can be read without the lock;
+            // flushes may add parts meanwhile, all with higher ids.
             let merged = merge_parts(&self.store, SIGNAL, &inputs, new_id).await?;
-            manifest.parts.retain(|p| !job.part_ids.contains(&p.id));
+            let mut manifest = self.manifest.lock().await;
+            let intact = inputs
+                .iter()
+                .all(|input| manifest.parts.iter().any(|p| p.id == input.id));
+            if !intact {
+                // Retention or another compaction took inputs meanwhile.
+                drop(manifest);
+                self.delete_parts(std::slice::from_ref(&merged)).await?;
+                continue;
+            }
+            manifest
+                .parts
+                .retain(|p| !inputs.iter().any(|input| input.id == p.id));
             manifest.parts.push(merged);
             manifest.parts.sort_by_key(|p| (p.day, p.id));
             manifest.store(&self.store, SIGNAL).await?;
             self.publish_parts(&manifest, None);
+            drop(manifest);
             self.delete_parts(&inputs).await?;
             self.metrics
                 .compaction_seconds
                 .get_or_create(&vec![("signal", SIGNAL)])
                 .observe(started.elapsed().as_secs_f64());
+            done += 1;
         }
-        Ok(jobs.len())
+        Ok(done)
     }
 
     /// Drops whole days past the retention limits. Returns the days dropped.

@@ -323,3 +323,31 @@ async fn a_big_head_asks_for_a_flush() {
     assert!(!engine.flush_due());
     assert_eq!(engine.snapshot().parts.len(), 1);
 }
+
+/// A flush that runs while a compaction merges must neither wait for it
+/// nor lose or resurrect anything: both commit, and every sample stays,
+/// newest value winning.
+#[tokio::test]
+async fn flush_during_compaction_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    for round in 0..4i64 {
+        let samples: Vec<(i64, f64)> = (0..500).map(|i| (round * 500 + i, i as f64)).collect();
+        engine
+            .append(write(&[("a", &samples), ("b", &samples)]))
+            .unwrap();
+        engine.flush().await.unwrap();
+    }
+    // An overwrite of an already flushed sample, still in the head.
+    engine.append(write(&[("a", &[(10, 99.0)])])).unwrap();
+    let before = contents(&engine).await;
+    let (compacted, flushed) = tokio::join!(engine.compact(true), engine.flush());
+    compacted.unwrap();
+    flushed.unwrap();
+    assert_eq!(contents(&engine).await, before);
+    engine.compact(true).await.unwrap();
+    assert_eq!(contents(&engine).await, before);
+    assert_eq!(engine.snapshot().parts.len(), 1);
+    let a = &before["a"];
+    assert!(a.contains(&(10, 99f64.to_bits())));
+}
