@@ -14,22 +14,14 @@ use super::params::Params;
 use super::query::write_ts;
 use crate::QueryState;
 use crate::error::ApiError;
-use crate::promql::duration_expr::{DurationContext, rewrite};
 use crate::promql::parse::visit_selectors;
 use crate::promql::value::format_float;
 
-/// The query with duration expressions evaluated, after our parser's
-/// checks (so errors read the same as from /api/v1/query).
-fn query_text(params: &Params) -> Result<String, ApiError> {
-    let text = params.get("query").unwrap_or("");
-    crate::promql::parse(text).map_err(|e| ApiError::bad_param("query", e.message))?;
-    let rewritten = rewrite(text, DurationContext::default())
-        .map_err(|e| ApiError::bad_param("query", e.message))?;
-    Ok(rewritten.unwrap_or_else(|| text.to_owned()))
-}
-
-fn upstream(text: &str) -> Result<promql_parser::parser::Expr, ApiError> {
-    promql_parser::parser::parse(text).map_err(|e| ApiError::bad_param("query", e))
+/// The `query` parameter as the parser crate's tree, checked as
+/// /api/v1/query checks it (so errors read the same).
+fn upstream(params: &Params) -> Result<promql_parser::parser::Expr, ApiError> {
+    crate::promql::parse::parse_upstream(params.get("query").unwrap_or(""))
+        .map_err(|e| ApiError::bad_param("query", e.message))
 }
 
 /// `GET|POST /api/v1/format_query`: the query pretty-printed.
@@ -39,7 +31,7 @@ pub async fn format_query(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let params = Params::new(&headers, raw.as_deref(), &body);
-    let expr = upstream(&query_text(&params)?)?;
+    let expr = upstream(&params)?;
     Ok(Success::new(expr.prettify()).into_response())
 }
 
@@ -51,7 +43,7 @@ pub async fn parse_query(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let params = Params::new(&headers, raw.as_deref(), &body);
-    let expr = upstream(&query_text(&params)?)?;
+    let expr = upstream(&params)?;
     let tree = serde_json::to_value(&expr).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Success::new(tree).into_response())
 }

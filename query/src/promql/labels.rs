@@ -95,16 +95,6 @@ impl LabelSet {
                 .collect(),
         )
     }
-
-    /// Number of labels.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when there are no labels.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl fmt::Display for LabelSet {

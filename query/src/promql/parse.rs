@@ -35,6 +35,20 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 /// Parses a PromQL expression whose duration expressions may use the
 /// query's step and range.
 pub fn parse_with(input: &str, ctx: DurationContext) -> Result<Expr, ParseError> {
+    let parsed = upstream(input, ctx)?;
+    let mut converter = Converter { next_selector: 0 };
+    converter.expr(parsed)
+}
+
+/// The parser crate's own tree (duration expressions evaluated), after the
+/// checks `parse` makes: for the APIs that print or pretty-print it.
+pub fn parse_upstream(input: &str) -> Result<p::Expr, ParseError> {
+    let parsed = upstream(input, DurationContext::default())?;
+    Converter { next_selector: 0 }.expr(parsed.clone())?;
+    Ok(parsed)
+}
+
+fn upstream(input: &str, ctx: DurationContext) -> Result<p::Expr, ParseError> {
     if input.trim().is_empty() {
         return Err(ParseError::new(
             "1:1: parse error: no expression found in input",
@@ -44,11 +58,9 @@ pub fn parse_with(input: &str, ctx: DurationContext) -> Result<Expr, ParseError>
     let text = rewritten.as_deref().unwrap_or(input);
     // The parser crate is third-party code on a path any HTTP client
     // reaches; a panic in it becomes a parse error, not a dead request.
-    let parsed = std::panic::catch_unwind(|| p::parse(text))
+    std::panic::catch_unwind(|| p::parse(text))
         .map_err(|_| ParseError::new("1:1: parse error: invalid query"))?
-        .map_err(|e| ParseError::new(word_error(text, &e)))?;
-    let mut converter = Converter { next_selector: 0 };
-    converter.expr(parsed)
+        .map_err(|e| ParseError::new(word_error(text, &e)))
 }
 
 /// Words a parse failure as Prometheus does: `line:col: parse error: ...`.

@@ -6,6 +6,7 @@ pub mod script;
 use std::sync::Arc;
 
 use hearth_query::promql::ast::{At, Expr, ValueKind};
+use hearth_query::promql::functions::depends_on_eval_time;
 use hearth_query::promql::{self, DurationContext, EvalOptions, Evaluated, Value};
 use hearth_storage::metrics::StorageMetrics;
 use hearth_storage::object_store::DataStore;
@@ -228,17 +229,19 @@ fn pin_at(expr: &mut Expr, t: i64) {
 }
 
 fn calls_any(expr: &Expr, names: &[&str]) -> bool {
+    calls_matching(expr, |name| names.contains(&name))
+}
+
+fn calls_matching(expr: &Expr, hit: impl Fn(&str) -> bool + Copy) -> bool {
     match expr {
         Expr::Number(_) | Expr::String(_) | Expr::Selector(_) | Expr::Range(_) => false,
-        Expr::Subquery(sq) => calls_any(&sq.expr, names),
-        Expr::Call(c) => {
-            names.contains(&c.name.as_str()) || c.args.iter().any(|a| calls_any(a, names))
-        }
+        Expr::Subquery(sq) => calls_matching(&sq.expr, hit),
+        Expr::Call(c) => hit(&c.name) || c.args.iter().any(|a| calls_matching(a, hit)),
         Expr::Aggregate(a) => {
-            a.param.as_ref().is_some_and(|p| calls_any(p, names)) || calls_any(&a.expr, names)
+            a.param.as_ref().is_some_and(|p| calls_matching(p, hit)) || calls_matching(&a.expr, hit)
         }
-        Expr::Binary(b) => calls_any(&b.lhs, names) || calls_any(&b.rhs, names),
-        Expr::Negate(e) | Expr::Paren(e) => calls_any(e, names),
+        Expr::Binary(b) => calls_matching(&b.lhs, hit) || calls_matching(&b.rhs, hit),
+        Expr::Negate(e) | Expr::Paren(e) => calls_matching(e, hit),
     }
 }
 
@@ -282,24 +285,11 @@ async fn extra_checks(
         };
         compare(eval, &as_instant).map_err(|e| format!("as a range query: {e}"))?;
     }
-    let unsafe_fns = [
-        "days_in_month",
-        "day_of_month",
-        "day_of_week",
-        "day_of_year",
-        "hour",
-        "minute",
-        "month",
-        "year",
-        "predict_linear",
-        "time",
-        "timestamp",
-        "start",
-        "end",
-        "range",
-        "step",
-    ];
-    if !calls_any(expr, &unsafe_fns) {
+    // Pinning moves a query in time, so evaluation-time functions and the
+    // query-bound ones (start(), step(), ...) rule it out.
+    if !calls_any(expr, &["start", "end", "range", "step"])
+        && !calls_matching(expr, depends_on_eval_time)
+    {
         let mut pinned = expr.clone();
         pin_at(&mut pinned, at);
         let times = if at == 0 {

@@ -24,22 +24,6 @@ pub struct SelectedSeries {
 }
 
 impl MetricsEngine {
-    /// Series matching all `matchers` with their samples in `[mint, maxt]`,
-    /// sorted by series id. Series without samples there are left out.
-    pub async fn select(
-        &self,
-        matchers: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<SelectedSeries>> {
-        let mut entries = self.index().select(matchers, mint, maxt);
-        entries.sort_unstable_by_key(|e| e.id);
-        let snapshot = self.snapshot();
-        snapshot.read(self.store(), entries, mint, maxt).await
-    }
-}
-
-impl MetricsEngine {
     /// Exemplars with `start <= ts <= end` of the series matching any of
     /// `matcher_sets`, grouped by series (id order), each group by time.
     /// The same exemplar stored twice (a head and a part) is reported once.
@@ -118,13 +102,9 @@ impl MetricsSnapshot {
         for head in &self.heads {
             let mut runs = Vec::new();
             for &id in &ids {
-                let samples = head.samples(id, mint, maxt);
-                if !samples.is_empty() {
-                    runs.push(SampleRun {
-                        id,
-                        ts: samples.iter().map(|s| s.ts).collect(),
-                        values: samples.iter().map(|s| s.value).collect(),
-                    });
+                let (ts, values) = head.samples(id, mint, maxt);
+                if !ts.is_empty() {
+                    runs.push(SampleRun { id, ts, values });
                 }
             }
             if !runs.is_empty() {

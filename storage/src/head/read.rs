@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::Head;
-use crate::model::{Exemplar, Sample, SeriesId};
+use crate::model::{Exemplar, SeriesId};
 use crate::postings::SeriesEntry;
 
 /// A copy of one series' samples taken from a head.
@@ -19,20 +19,19 @@ pub struct HeadSeriesData {
 }
 
 impl Head {
-    /// Samples of series `id` within `[start, end]`.
-    pub fn samples(&self, id: SeriesId, start: i64, end: i64) -> Vec<Sample> {
+    /// Timestamps and values of series `id` within `[start, end]`, copied
+    /// straight from the head's columns.
+    pub fn samples(&self, id: SeriesId, start: i64, end: i64) -> (Vec<i64>, Vec<f64>) {
         let shard = self.shard(id).lock();
         let Some(series) = shard.get(&id) else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let from = series.ts.partition_point(|&t| t < start);
         let to = series.ts.partition_point(|&t| t <= end);
-        (from..to)
-            .map(|i| Sample {
-                ts: series.ts[i],
-                value: series.values[i],
-            })
-            .collect()
+        (
+            series.ts[from..to].to_vec(),
+            series.values[from..to].to_vec(),
+        )
     }
 
     /// Every series with samples in `[start, end]`, sorted by series id,

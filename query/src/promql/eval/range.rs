@@ -20,8 +20,6 @@ pub struct RangeArg {
     pub offset_ms: i64,
     /// `@` pinning the window's end.
     pub at: Option<At>,
-    /// The selector, when the argument is a plain range selector.
-    pub selector_id: Option<usize>,
 }
 
 /// One step's window of one series.
@@ -123,7 +121,6 @@ impl Evaluator<'_> {
                     range_ms: r.range_ms,
                     offset_ms: s.offset_ms,
                     at: s.at,
-                    selector_id: Some(s.id),
                 })
             }
             Expr::Subquery(sq) => {
@@ -193,7 +190,6 @@ impl Evaluator<'_> {
                     range_ms: sq.range_ms,
                     offset_ms: sq.offset_ms,
                     at: sq.at,
-                    selector_id: None,
                 })
             }
             _ => Err(EvalError::execution(

@@ -20,8 +20,9 @@ pub fn return_kind(name: &str) -> ValueKind {
     }
 }
 
-/// Functions whose result depends on the evaluation time itself, which the
-/// conformance harness must not move with `@`.
+/// Functions whose result depends on the evaluation time itself, so a query
+/// using them cannot be pinned with `@` and moved in time unchanged
+/// (Prometheus' `AtModifierUnsafeFunctions`).
 pub fn depends_on_eval_time(name: &str) -> bool {
     matches!(
         name,
