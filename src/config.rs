@@ -107,6 +107,35 @@ pub struct RawConfig {
     /// PromQL engine settings.
     #[serde(default)]
     pub query: RawQuery,
+    /// Prometheus rule files to load (globs in the file name allowed);
+    /// `--rules` adds more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_files: Vec<String>,
+    /// Rule evaluation settings.
+    #[serde(default)]
+    pub alerting: RawAlerting,
+    /// Where alerts go: Alertmanager's `route`, `receivers` and
+    /// `inhibit_rules`, with webhook, ntfy and Alertmanager receivers.
+    #[serde(default)]
+    pub notifications: hearth_alerting::notify::NotificationsConfig,
+}
+
+/// `alerting:` section.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerting {
+    /// Interval of rule groups that set none (Prometheus'
+    /// `global.evaluation_interval`). Default `1m`.
+    pub evaluation_interval: Option<HumanDuration>,
+    /// How often a still-firing alert is handed to the notifier again.
+    /// Default `1m`.
+    pub resend_delay: Option<HumanDuration>,
+    /// The URL users reach Hearth at, for links in notifications. Default
+    /// `http://<hostname>:<http port>`.
+    pub external_url: Option<String>,
+    /// Labels added to every alert sent (Prometheus' `external_labels`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub external_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// `query:` section.
@@ -191,6 +220,8 @@ pub struct Overrides {
     pub retention_size: Option<String>,
     /// `--memory-limit`
     pub memory_limit: Option<String>,
+    /// `--rules`, added to the file's `rule_files`.
+    pub rules: Vec<String>,
 }
 
 /// The validated configuration.
@@ -228,6 +259,29 @@ pub struct Config {
     pub remote_write: hearth_ingest::prom_remote_write::Limits,
     /// PromQL engine settings.
     pub promql: hearth_query::http::query::PromqlSettings,
+    /// Rule file globs: the file's, then the command line's.
+    pub rule_files: Vec<String>,
+    /// Rule evaluation settings.
+    pub alerting: AlertingSettings,
+    /// The notification tree, validated.
+    pub notifications: hearth_alerting::notify::NotificationsConfig,
+    /// The file this came from, re-read on reload.
+    pub config_file: Option<PathBuf>,
+    /// Start of the manual test clock, when one is used.
+    pub test_clock: Option<i64>,
+}
+
+/// Validated `alerting:` settings.
+#[derive(Clone, Debug)]
+pub struct AlertingSettings {
+    /// Default group interval.
+    pub evaluation_interval: Duration,
+    /// Resend delay of firing alerts.
+    pub resend_delay: Duration,
+    /// Hearth's external URL, without a trailing slash.
+    pub external_url: String,
+    /// Labels added to alerts.
+    pub external_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// A configuration problem, with where it is when it comes from a file.
@@ -402,16 +456,26 @@ impl Config {
                 });
             }
         }
+        let http_addr = addr(
+            "http_addr",
+            o.http_addr.as_deref().or(raw.http_addr.as_deref()),
+            "0.0.0.0:9700",
+        )?;
+        let alerting = alerting_settings(&raw.alerting, http_addr)?;
+        raw.notifications
+            .validate()
+            .map_err(|e| ConfigError::Invalid {
+                key: "notifications",
+                message: e.to_string(),
+            })?;
+        let mut rule_files = raw.rule_files.clone();
+        rule_files.extend(o.rules.iter().cloned());
         Ok(Self {
             data_dir: o
                 .data_dir
                 .or(raw.data_dir)
                 .unwrap_or_else(|| PathBuf::from("./data")),
-            http_addr: addr(
-                "http_addr",
-                o.http_addr.as_deref().or(raw.http_addr.as_deref()),
-                "0.0.0.0:9700",
-            )?,
+            http_addr,
             otlp_grpc_addr: addr(
                 "otlp_grpc_addr",
                 o.otlp_grpc_addr
@@ -448,6 +512,11 @@ impl Config {
                 .max(1 << 20),
             remote_write,
             promql,
+            rule_files,
+            alerting,
+            notifications: raw.notifications,
+            config_file: None,
+            test_clock: None,
         })
     }
 
@@ -476,6 +545,55 @@ impl Config {
     }
 }
 
+fn alerting_settings(
+    raw: &RawAlerting,
+    http_addr: SocketAddr,
+) -> Result<AlertingSettings, ConfigError> {
+    let evaluation_interval = raw
+        .evaluation_interval
+        .map_or(Duration::from_secs(60), |d| d.0);
+    if evaluation_interval.is_zero() {
+        return Err(ConfigError::Invalid {
+            key: "alerting.evaluation_interval",
+            message: "must be greater than 0".into(),
+        });
+    }
+    let external_url = match &raw.external_url {
+        Some(u) => {
+            let parsed = url::Url::parse(u).map_err(|e| ConfigError::Invalid {
+                key: "alerting.external_url",
+                message: format!("{u:?} is not a URL: {e}"),
+            })?;
+            parsed.as_str().trim_end_matches('/').to_string()
+        }
+        None => format!("http://{}:{}", hostname(), http_addr.port()),
+    };
+    for name in raw.external_labels.keys() {
+        if !hearth_alerting::rulefmt::validate::is_label_name(name) {
+            return Err(ConfigError::Invalid {
+                key: "alerting.external_labels",
+                message: format!("{name:?} is not a valid label name"),
+            });
+        }
+    }
+    Ok(AlertingSettings {
+        evaluation_interval,
+        resend_delay: raw.resend_delay.map_or(Duration::from_secs(60), |d| d.0),
+        external_url,
+        external_labels: raw.external_labels.clone(),
+    })
+}
+
+/// This machine's name, for the default external URL.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,9 +603,14 @@ mod tests {
     #[test]
     fn example_config_parses_and_round_trips() {
         let raw = RawConfig::from_yaml(EXAMPLE, Path::new("hearth.example.yaml")).unwrap();
+        // Secrets (receiver URLs, tokens) serialize as `<secret>`, so the
+        // check is that printing is stable, not that it restores them.
         let again = serde_norway::to_string(&raw).unwrap();
         let reparsed: RawConfig = serde_norway::from_str(&again).unwrap();
-        assert_eq!(raw, reparsed);
+        assert_eq!(serde_norway::to_string(&reparsed).unwrap(), again);
+        assert!(!again.contains("ntfy.sh"), "secrets leaked: {again}");
+        assert_eq!(raw.rule_files, reparsed.rule_files);
+        assert_eq!(raw.alerting, reparsed.alerting);
         let cfg = Config::build(raw, Overrides::default()).unwrap();
         assert_eq!(cfg.http_addr.port(), 9700);
     }

@@ -1,6 +1,7 @@
 //! The `hearth` binary: CLI, configuration and wiring.
 
 mod admin;
+mod alerting;
 mod config;
 mod server;
 mod telemetry;
@@ -51,6 +52,12 @@ enum Check {
         /// The YAML file.
         file: PathBuf,
     },
+    /// Validate Prometheus rule files, reporting as `promtool check rules`.
+    Rules {
+        /// The rule files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -79,6 +86,14 @@ struct ServeArgs {
     /// Memory budget, e.g. 2GiB.
     #[arg(long, env = "HEARTH_MEMORY_LIMIT")]
     memory_limit: Option<String>,
+    /// Rule files to load, a glob in the file name allowed (repeatable).
+    #[arg(long = "rules", value_name = "GLOB")]
+    rules: Vec<String>,
+    /// Run rule evaluation and notifications on a clock that starts at this
+    /// Unix time in milliseconds and moves only through `POST /-/clock`.
+    /// For tests.
+    #[arg(long, hide = true, env = "HEARTH_TEST_CLOCK")]
+    test_clock: Option<i64>,
 }
 
 impl ServeArgs {
@@ -91,6 +106,7 @@ impl ServeArgs {
             retention: self.retention.clone(),
             retention_size: self.retention_size.clone(),
             memory_limit: self.memory_limit.clone(),
+            rules: self.rules.clone(),
         }
     }
 
@@ -99,7 +115,10 @@ impl ServeArgs {
             Some(path) => RawConfig::from_file(path)?,
             None => RawConfig::default(),
         };
-        Ok(Config::build(raw, self.overrides())?)
+        let mut cfg = Config::build(raw, self.overrides())?;
+        cfg.test_clock = self.test_clock;
+        cfg.config_file = self.config.clone();
+        Ok(cfg)
     }
 }
 
@@ -111,6 +130,14 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some(Command::Check(Check::Config { file })) => check_config(&file),
+        Some(Command::Check(Check::Rules { files })) => {
+            let code = hearth_alerting::check::check_rules(
+                &files,
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            );
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
         Some(Command::Serve(args)) => run(&args),
         None => run(&cli.serve),
     };
@@ -137,5 +164,7 @@ fn run(args: &ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .thread_name("hearth")
         .build()?;
-    runtime.block_on(server::serve(cfg))
+    let reload_args = args.clone();
+    let loader: alerting::ConfigLoader = std::sync::Arc::new(move || reload_args.load());
+    runtime.block_on(server::serve(cfg, loader))
 }

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin;
+use crate::alerting::{Alerting, ConfigLoader};
 use crate::config::Config;
 use crate::telemetry::{Telemetry, count_requests, metrics_handler};
 
@@ -27,12 +28,13 @@ use crate::telemetry::{Telemetry, count_requests, metrics_handler};
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Runs the server until SIGINT/SIGTERM.
-pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()> {
     let mut registry = Registry::default();
     let storage_metrics = StorageMetrics::new(&mut registry);
     let ingest_metrics = IngestMetrics::new(&mut registry);
-    let telemetry = Telemetry::new(registry);
     let engine = EngineCell::new();
+    let alerting = Alerting::start(&cfg, engine.clone(), load_config, &mut registry).await?;
+    let telemetry = Telemetry::new(registry);
 
     let app = Router::new()
         .merge(admin::routes(engine.clone()))
@@ -46,6 +48,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             query_memory_limit: cfg.query_memory_limit(),
             promql: cfg.promql.clone(),
         }))
+        .merge(alerting.routes())
         .route(
             "/metrics",
             get(metrics_handler).with_state(telemetry.clone()),
@@ -69,9 +72,11 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         cfg.clone(),
         engine.clone(),
         storage_metrics,
-        stop_rx,
+        stop_rx.clone(),
         fatal_tx,
+        Arc::clone(&alerting),
     ));
+    tokio::spawn(reload_on_hangup(Arc::clone(&alerting), stop_rx));
 
     let shutdown = async move {
         tokio::select! {
@@ -105,6 +110,7 @@ async fn open_storage(
     metrics: StorageMetrics,
     stop: watch::Receiver<bool>,
     fatal: tokio::sync::mpsc::Sender<anyhow::Error>,
+    alerting: Arc<Alerting>,
 ) {
     let opened = async {
         let store = DataStore::local(&cfg.data_dir.join("parts"))
@@ -131,6 +137,7 @@ async fn open_storage(
         }
     };
     cell.set(Arc::clone(&engine));
+    alerting.spawn(stop.clone());
     if let FsyncPolicy::Interval(every) = cfg.wal_fsync {
         tokio::spawn(group_commit(Arc::clone(&engine), every, stop.clone()));
     }
@@ -166,6 +173,35 @@ async fn upkeep(engine: Arc<MetricsEngine>, mut stop: watch::Receiver<bool>) {
             _ = engine.flush_wanted() => engine.maintain().await,
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// SIGHUP reloads the configuration and rule files, as for Prometheus.
+async fn reload_on_hangup(alerting: Arc<Alerting>, mut stop: watch::Receiver<bool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGHUP");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = hangups.recv() => {
+                    if let Err(e) = alerting.reload().await {
+                        tracing::error!(error = %e, "reload failed; the previous rules keep running");
+                    }
+                }
+                _ = stop.changed() => return,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (alerting, stop.changed().await);
     }
 }
 

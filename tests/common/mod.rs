@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+pub mod receiver;
+
 use hearth_ingest::proto::{remote_v1, remote_v2};
 use prost::Message;
 
@@ -107,6 +109,10 @@ impl Hearth {
 
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    pub fn client(&self) -> &reqwest::blocking::Client {
+        &self.client
     }
 
     pub fn url(&self, path: &str) -> String {

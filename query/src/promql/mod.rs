@@ -9,6 +9,7 @@ pub mod functions;
 pub mod labels;
 pub mod parse;
 pub mod source;
+mod syntax_error;
 pub mod value;
 
 pub use duration_expr::DurationContext;

@@ -1,0 +1,74 @@
+//! `hearth check rules`: validates rule files and reports exactly as
+//! `promtool check rules` does, so scripts and CI written for one work with
+//! the other.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::rulefmt::{self, GroupDef};
+
+/// Checks every file; returns the process exit code (1 when any file has
+/// errors; duplicate rules alone are reported but, as promtool's default
+/// lint, do not fail).
+pub fn check_rules(files: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let mut failed = false;
+    for file in files {
+        // Writing to the terminal cannot usefully fail; ignore it as
+        // println! would panic instead.
+        let _ = writeln!(out, "Checking {}", file.display());
+        match rulefmt::load_file(file) {
+            Ok(groups) => match duplicates_report(&groups) {
+                Some(lint) => {
+                    let _ = writeln!(err, "  FAILED:");
+                    let _ = writeln!(err, "{lint}");
+                }
+                None => {
+                    let count: usize = groups.iter().map(|g| g.rules.len()).sum();
+                    let _ = writeln!(out, "  SUCCESS: {count} rules found");
+                }
+            },
+            Err(e) => {
+                failed = true;
+                let _ = writeln!(err, "  FAILED:");
+                for problem in &e.problems {
+                    let _ = writeln!(err, "{problem}");
+                }
+                // Go decodes the file twice (into groups and into nodes),
+                // so a syntax error is reported twice.
+                if e.problems.len() == 1 && e.problems[0].contains(": yaml: line ") {
+                    let _ = writeln!(err, "{}", e.problems[0]);
+                }
+            }
+        }
+        let _ = writeln!(out);
+    }
+    i32::from(failed)
+}
+
+/// promtool's duplicate-rules lint: rules with the same name and labels.
+fn duplicates_report(groups: &[GroupDef]) -> Option<String> {
+    let mut rules: Vec<(&str, &[(String, String)])> = groups
+        .iter()
+        .flat_map(|g| g.rules.iter())
+        .map(|r| (r.name.as_str(), r.labels.as_slice()))
+        .collect();
+    rules.sort();
+    let mut duplicates: Vec<(&str, &[(String, String)])> = Vec::new();
+    for pair in rules.windows(2) {
+        if pair[0] == pair[1] && duplicates.last() != Some(&pair[1]) {
+            duplicates.push(pair[1]);
+        }
+    }
+    if duplicates.is_empty() {
+        return None;
+    }
+    let mut text = format!("lint error {} duplicate rule(s) found.\n", duplicates.len());
+    for (metric, labels) in duplicates {
+        text.push_str(&format!("Metric: {metric}\nLabel(s):\n"));
+        for (name, value) in labels {
+            text.push_str(&format!("\t{name}: {value}\n"));
+        }
+    }
+    text.push_str("Might cause inconsistency while recording expressions");
+    Some(text)
+}

@@ -1,0 +1,283 @@
+//! The function table: Go's builtins and Prometheus' template functions, each
+//! with the parameter types Go checks before the call, plus the functions that
+//! work on query samples.
+
+use std::collections::BTreeMap;
+
+use super::Host;
+use super::builtins;
+use super::humanize;
+use super::netutil;
+use super::printf::{sprint, sprintf, sprintln};
+use super::regexp;
+use super::strfuncs;
+use super::value::Value;
+
+/// A parameter's Go type, which decides how arguments are checked and how
+/// literals are converted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Param {
+    /// `interface{}`: anything; literals become Go's ideal constants.
+    Any,
+    /// `reflect.Value` (Go's builtins): like `Any`, but a literal `nil` is refused.
+    Reflect,
+    /// `string`: strings only, and a literal must be a quoted string.
+    Str,
+    /// Prometheus' `*sample`: a map with `Labels` and `Value`, or nil.
+    Sample,
+    /// Prometheus' `queryResult`: a list of samples, or nil.
+    Vector,
+}
+
+impl Param {
+    /// The Go type name used in argument errors.
+    pub(super) fn go_type(self) -> &'static str {
+        match self {
+            Param::Any => "interface {}",
+            Param::Reflect => "reflect.Value",
+            Param::Str => "string",
+            Param::Sample => "*template.sample",
+            Param::Vector => "template.queryResult",
+        }
+    }
+}
+
+/// Fixed parameters, then the element type of a variadic tail if any.
+pub(super) struct Signature {
+    pub(super) fixed: &'static [Param],
+    pub(super) variadic: Option<Param>,
+}
+
+const fn sig(fixed: &'static [Param], variadic: Option<Param>) -> Signature {
+    Signature { fixed, variadic }
+}
+
+/// The signature of a known function, `None` for unknown names.
+pub(super) fn signature(name: &str) -> Option<Signature> {
+    use Param::{Any, Reflect, Sample, Str, Vector};
+    Some(match name {
+        "and" | "or" | "index" | "slice" | "eq" => sig(&[Reflect], Some(Reflect)),
+        "not" | "len" => sig(&[Reflect], None),
+        "ne" | "lt" | "le" | "gt" | "ge" => sig(&[Reflect, Reflect], None),
+        "html" | "js" | "urlquery" | "print" | "println" | "args" => sig(&[], Some(Any)),
+        "printf" => sig(&[Str], Some(Any)),
+        "query" | "safeHtml" | "title" | "toUpper" | "toLower" | "graphLink" | "tableLink"
+        | "parseDuration" | "stripPort" | "stripDomain" => sig(&[Str], None),
+        "first" => sig(&[Vector], None),
+        "label" => sig(&[Str, Sample], None),
+        "value" | "strvalue" => sig(&[Sample], None),
+        "reReplaceAll" => sig(&[Str, Str, Str], None),
+        "match" => sig(&[Str, Str], None),
+        "sortByLabel" => sig(&[Str, Vector], None),
+        "humanize" | "humanize1024" | "humanizeDuration" | "humanizePercentage"
+        | "humanizeTimestamp" | "toTime" | "toDuration" => sig(&[Any], None),
+        "pathPrefix" | "externalURL" => sig(&[], None),
+        _ => return None,
+    })
+}
+
+/// Whether `name` may be called; the parser rejects anything else.
+pub(super) fn is_defined(name: &str) -> bool {
+    signature(name).is_some()
+}
+
+static NIL: Value = Value::Nil;
+
+/// Go's message when a function dereferences a nil `*sample`.
+const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
+
+/// Calls `name` with arguments already checked against its signature.
+pub(super) fn call(name: &str, args: Vec<Value>, host: &dyn Host) -> Result<Value, String> {
+    let arg = |i: usize| args.get(i).unwrap_or(&NIL);
+    let text = |i: usize| arg(i).as_str().unwrap_or("");
+    let rest = args.get(1..).unwrap_or(&[]);
+    let string = |s: String| Ok(Value::String(s));
+    match name {
+        "not" => Ok(Value::Bool(!arg(0).is_true())),
+        "len" => builtins::len(arg(0)).map(Value::Int),
+        "index" => builtins::index(arg(0), rest),
+        "slice" => builtins::slice(arg(0), rest),
+        "eq" => builtins::eq(arg(0), rest).map(Value::Bool),
+        "ne" => builtins::eq(arg(0), rest).map(|b| Value::Bool(!b)),
+        "lt" => builtins::lt(arg(0), arg(1)).map(Value::Bool),
+        "le" => builtins::le(arg(0), arg(1)).map(Value::Bool),
+        "gt" => builtins::le(arg(0), arg(1)).map(|b| Value::Bool(!b)),
+        "ge" => builtins::lt(arg(0), arg(1)).map(|b| Value::Bool(!b)),
+        "html" => string(strfuncs::html_escape(&builtins::eval_args(&args))),
+        "js" => string(strfuncs::js_escape(&builtins::eval_args(&args))),
+        "urlquery" => string(netutil::query_escape(&builtins::eval_args(&args))),
+        "print" => string(sprint(&args)),
+        "printf" => string(sprintf(text(0), rest)),
+        "println" => string(sprintln(&args)),
+        "query" => host.query(text(0)).map(Value::List),
+        "first" => first(arg(0)),
+        "label" => label(text(0), arg(1)).map(Value::String),
+        "value" => sample_value(arg(0)).map(Value::Float),
+        "strvalue" => label("__value__", arg(0)).map(Value::String),
+        "sortByLabel" => Ok(sort_by_label(text(0), arg(1))),
+        "args" => Ok(Value::Map(
+            args.iter()
+                .enumerate()
+                .map(|(i, a)| (format!("arg{i}"), a.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )),
+        "reReplaceAll" => regexp::replace_all(text(0), text(1), text(2)).map(Value::String),
+        "match" => regexp::is_match(text(0), text(1)).map(Value::Bool),
+        "safeHtml" => string(text(0).to_string()),
+        "title" => string(strfuncs::title(text(0))),
+        "toUpper" => string(strfuncs::to_upper(text(0))),
+        "toLower" => string(strfuncs::to_lower(text(0))),
+        "graphLink" => string(netutil::graph_link(text(0), 0)),
+        "tableLink" => string(netutil::graph_link(text(0), 1)),
+        "stripPort" => string(netutil::strip_port(text(0))),
+        "stripDomain" => string(netutil::strip_domain(text(0))),
+        "pathPrefix" => string(netutil::url_path(host.external_url())),
+        "externalURL" => string(host.external_url().to_string()),
+        "parseDuration" => humanize::parse_duration(text(0)).map(Value::Float),
+        "humanize" => humanize::humanize(arg(0)).map(Value::String),
+        "humanize1024" => humanize::humanize1024(arg(0)).map(Value::String),
+        "humanizeDuration" => humanize::humanize_duration(arg(0)).map(Value::String),
+        "humanizePercentage" => humanize::humanize_percentage(arg(0)).map(Value::String),
+        "humanizeTimestamp" => humanize::humanize_timestamp(arg(0)).map(Value::String),
+        "toTime" => humanize::to_time(arg(0)).map(Value::String),
+        "toDuration" => humanize::to_duration(arg(0)).map(Value::String),
+        _ => Err(format!("function {name} is not implemented")),
+    }
+}
+
+fn first(vector: &Value) -> Result<Value, String> {
+    match vector {
+        Value::List(items) if !items.is_empty() => Ok(items[0].clone()),
+        _ => Err("first() called on vector with no elements".to_string()),
+    }
+}
+
+fn label_of(sample: &Value, name: &str) -> Option<String> {
+    let Value::Map(sample) = sample else {
+        return None;
+    };
+    match sample.get("Labels")? {
+        Value::Map(labels) => match labels.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        },
+        _ => None,
+    }
+}
+
+fn label(name: &str, sample: &Value) -> Result<String, String> {
+    if sample.is_nil() {
+        return Err(NIL_DEREF.to_string());
+    }
+    Ok(label_of(sample, name).unwrap_or_default())
+}
+
+fn sample_value(sample: &Value) -> Result<f64, String> {
+    let Value::Map(map) = sample else {
+        return Err(NIL_DEREF.to_string());
+    };
+    Ok(match map.get("Value") {
+        Some(Value::Float(f)) => *f,
+        Some(Value::Int(i)) => *i as f64,
+        _ => 0.0,
+    })
+}
+
+fn sort_by_label(name: &str, vector: &Value) -> Value {
+    let mut items = match vector {
+        Value::List(items) => items.clone(),
+        _ => Vec::new(),
+    };
+    // Stable, like Prometheus' sort.Stable, so equal labels keep query order.
+    items.sort_by_cached_key(|s| label_of(s, name).unwrap_or_default());
+    Value::List(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(instance: &str, v: f64) -> Value {
+        let mut labels = BTreeMap::new();
+        labels.insert("instance".to_string(), Value::from(instance));
+        let mut m = BTreeMap::new();
+        m.insert("Labels".to_string(), Value::Map(labels));
+        m.insert("Value".to_string(), Value::Float(v));
+        Value::Map(m)
+    }
+
+    #[test]
+    fn sample_functions() {
+        let s = sample("a:1", 2.5);
+        assert_eq!(label("instance", &s), Ok("a:1".to_string()));
+        assert_eq!(label("missing", &s), Ok(String::new()));
+        assert_eq!(sample_value(&s), Ok(2.5));
+        assert_eq!(label("x", &Value::Nil), Err(NIL_DEREF.to_string()));
+        assert_eq!(
+            first(&Value::List(vec![])),
+            Err("first() called on vector with no elements".to_string())
+        );
+        let sorted = sort_by_label(
+            "instance",
+            &Value::List(vec![sample("b", 1.0), sample("a", 2.0), sample("b", 0.0)]),
+        );
+        let Value::List(items) = sorted else { panic!() };
+        let order: Vec<f64> = items.iter().map(|s| sample_value(s).unwrap()).collect();
+        assert_eq!(order, vec![2.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn every_signature_is_callable() {
+        for name in [
+            "and",
+            "or",
+            "not",
+            "len",
+            "index",
+            "slice",
+            "eq",
+            "ne",
+            "lt",
+            "le",
+            "gt",
+            "ge",
+            "html",
+            "js",
+            "urlquery",
+            "print",
+            "printf",
+            "println",
+            "query",
+            "first",
+            "label",
+            "value",
+            "strvalue",
+            "args",
+            "reReplaceAll",
+            "safeHtml",
+            "match",
+            "title",
+            "toUpper",
+            "toLower",
+            "graphLink",
+            "tableLink",
+            "sortByLabel",
+            "humanize",
+            "humanize1024",
+            "humanizeDuration",
+            "humanizePercentage",
+            "humanizeTimestamp",
+            "toTime",
+            "toDuration",
+            "pathPrefix",
+            "externalURL",
+            "parseDuration",
+            "stripPort",
+            "stripDomain",
+        ] {
+            assert!(is_defined(name), "{name}");
+        }
+        assert!(!is_defined("now"));
+        assert!(!is_defined("call"));
+    }
+}
