@@ -81,6 +81,7 @@ impl Alerting {
             ctx,
             clock,
             Arc::clone(&notifier) as Arc<dyn hearth_alerting::manager::AlertSink>,
+            hearth_alerting::metrics::RuleMetrics::register(registry),
         )
         .context("cannot read the saved alert state")?;
         let groups = manager

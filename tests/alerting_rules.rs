@@ -268,3 +268,90 @@ fn a_bad_rule_file_stops_start_up_with_its_position() {
         "{err}"
     );
 }
+
+const OPTIONS: &str = r#"groups:
+  - name: offset
+    interval: 10s
+    query_offset: 10s
+    labels:
+      team: infra
+    rules:
+      - record: a_value
+        expr: up{instance="a"}
+  - name: limited
+    interval: 10s
+    limit: 1
+    rules:
+      - record: all_up
+        expr: up
+  - name: keep
+    interval: 10s
+    rules:
+      - alert: Flappy
+        expr: up{instance="a"} == 0
+        keep_firing_for: 20s
+        annotations:
+          summary: '{{ with query "count(up)" }}{{ . | first | value }}{{ end }} targets, value {{ $value | humanize }}'
+"#;
+
+#[test]
+fn query_offset_group_labels_limits_and_keep_firing_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("options.yml");
+    std::fs::write(&rules, OPTIONS).unwrap();
+    let h = start(&dir.path().join("data"), &rules, T0);
+    for (t, a) in [(T0, 1.0), (T0 + 10 * SEC, 2.0), (T0 + 20 * SEC, 0.0)] {
+        push_up(&h, "a", t, a);
+        push_up(&h, "b", t, 1.0);
+    }
+    tick(&h, T0 + 20 * SEC);
+
+    // query_offset: evaluated 10s in the past, written there, with the
+    // group's labels.
+    let recorded = instant(&h, "a_value", T0 + 10 * SEC);
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["value"][1], "2");
+    assert_eq!(recorded[0]["metric"]["team"], "infra");
+
+    // limit: two series for a limit of one is an evaluation error.
+    let groups = h.get_json("/api/v1/rules?rule_group[]=limited");
+    let rule = &groups["data"]["groups"][0]["rules"][0];
+    assert_eq!(rule["health"], "err");
+    assert_eq!(rule["lastError"], "exceeded limit of 1 with 2 series");
+    assert!(instant(&h, "all_up", T0 + 20 * SEC).is_empty());
+    let metrics = h.get("/metrics").text().unwrap();
+    let failures = format!(
+        "hearth_rule_evaluation_failures_total{{rule_group=\"{};limited\"}} 1",
+        rules.display()
+    );
+    assert!(metrics.contains(&failures), "{metrics}");
+
+    // Templates can query; keep_firing_for holds the alert after recovery.
+    let a = alerts(&h);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["state"], "firing");
+    assert_eq!(a[0]["annotations"]["summary"], "2 targets, value 0");
+    push_up(&h, "a", T0 + 25 * SEC, 1.0);
+    tick(&h, T0 + 30 * SEC);
+    let a = alerts(&h);
+    assert_eq!(a[0]["state"], "firing");
+    assert_eq!(a[0]["keepFiringSince"], "2023-11-14T22:13:50Z");
+    tick(&h, T0 + 40 * SEC);
+    assert_eq!(alerts(&h).len(), 1);
+    tick(&h, T0 + 50 * SEC);
+    assert!(alerts(&h).is_empty());
+
+    // Filters of /api/v1/rules.
+    let only_alerts = h.get_json("/api/v1/rules?type=alert");
+    let groups = only_alerts["data"]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["name"], "keep");
+    let excluded = h.get_json("/api/v1/rules?type=alert&exclude_alerts=true");
+    assert!(
+        excluded["data"]["groups"][0]["rules"][0]
+            .get("alerts")
+            .is_none()
+    );
+    let bad = h.get("/api/v1/rules?type=nope");
+    assert_eq!(bad.status(), 400);
+}

@@ -3,7 +3,8 @@
 //! alerts (labels, annotations, state and value).
 //!
 //! The rule files (tests/rules/*.rules.yml) are node-exporter and
-//! Kubernetes alerts in the style most setups copy. The data makes every
+//! Kubernetes alerts in the style most setups copy, and homelab alerts
+//! that fire at once. The data makes every
 //! alert in them active. Both systems evaluate every second on the wall
 //! clock; the comparison is made once each has evaluated every group three
 //! times after the data arrived, and the data is shaped (constant gauges,
@@ -21,7 +22,11 @@ use hearth_ingest::proto::remote_v1;
 use prost::Message;
 use serde_json::Value;
 
-const RULE_FILES: [&str; 2] = ["node.rules.yml", "kubernetes.rules.yml"];
+const RULE_FILES: [&str; 3] = [
+    "node.rules.yml",
+    "kubernetes.rules.yml",
+    "homelab.rules.yml",
+];
 const STEP_MS: i64 = 15_000;
 const SAMPLES: i64 = 80;
 
@@ -220,7 +225,7 @@ fn alerts_after(client: &reqwest::blocking::Client, base: &str, since_ms: i64) -
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let evaluated = groups.len() == 4
+        let evaluated = groups.len() == 5
             && groups.iter().all(|g| {
                 g["lastEvaluation"]
                     .as_str()
@@ -315,9 +320,14 @@ fn the_same_rule_files_fire_the_same_alerts() {
     let ours = alerts_after(&client, &hearth.base, pushed);
     assert_eq!(
         theirs.len(),
-        13,
+        19,
         "every alert should be active: {theirs:#?}"
     );
+    let firing = theirs
+        .iter()
+        .filter(|a| a.starts_with("\"firing\""))
+        .count();
+    assert_eq!(firing, 6, "the homelab alerts fire at once: {theirs:#?}");
     let missing: Vec<_> = theirs.difference(&ours).collect();
     let extra: Vec<_> = ours.difference(&theirs).collect();
     assert!(

@@ -25,6 +25,7 @@ fn text(bytes: &[u8]) -> String {
 const SAME_OUTPUT: &[&str] = &[
     "node.rules.yml",
     "kubernetes.rules.yml",
+    "homelab.rules.yml",
     "bad/bad-duration.yml",
     "bad/duplicate-rules.yml",
     "bad/unknown-field.yml",

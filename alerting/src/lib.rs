@@ -10,6 +10,7 @@ pub mod clock;
 pub mod duration;
 pub mod group;
 pub mod manager;
+pub mod metrics;
 pub mod notify;
 pub mod persist;
 pub mod recording;

@@ -12,7 +12,8 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
-use crate::group::{EvalContext, GroupRuntime};
+use crate::group::{EvalContext, GroupRuntime, Health};
+use crate::metrics::RuleMetrics;
 use crate::notify::{Alert as OutgoingAlert, Notifier};
 use crate::persist::{self, SavedGroup};
 use crate::rulefmt::{self, GroupDef, RuleFileError};
@@ -55,6 +56,7 @@ pub struct RuleManager {
     /// State read at start-up, waiting for its groups to be loaded.
     saved: Mutex<HashMap<(String, String), SavedGroup>>,
     wake: Notify,
+    metrics: RuleMetrics,
 }
 
 impl RuleManager {
@@ -64,6 +66,7 @@ impl RuleManager {
         ctx: EvalContext,
         clock: Arc<dyn Clock>,
         sink: Arc<dyn AlertSink>,
+        metrics: RuleMetrics,
     ) -> Result<Self, persist::StateError> {
         let saved = persist::load(&opts.state_file)?;
         Ok(Self {
@@ -75,6 +78,7 @@ impl RuleManager {
             eval_lock: tokio::sync::Mutex::new(()),
             saved: Mutex::new(saved),
             wake: Notify::new(),
+            metrics,
         })
     }
 
@@ -145,6 +149,14 @@ impl RuleManager {
             }
             kept
         };
+        let loaded: Vec<_> = kept
+            .iter()
+            .map(|g| {
+                let g = g.lock();
+                (g.def.file.clone(), g.def.name.clone(), g.def.rules.len())
+            })
+            .collect();
+        self.metrics.loaded(&loaded);
         *self.groups.lock() = kept;
         let removed: Vec<_> = old.into_values().collect();
         drop(_guard);
@@ -194,6 +206,19 @@ impl RuleManager {
             }
             let alerts = runtime.evaluate(ts, &self.ctx).await;
             runtime.next_eval = ts + runtime.interval_ms;
+            let failed = runtime
+                .rules
+                .iter()
+                .filter(|r| r.health == Health::Err)
+                .count();
+            self.metrics.evaluated(
+                &runtime.def.file,
+                &runtime.def.name,
+                ts,
+                runtime.eval_duration.as_secs_f64(),
+                runtime.rules.len(),
+                failed,
+            );
             *group.lock() = runtime;
             evaluated = true;
             if !alerts.is_empty() {
