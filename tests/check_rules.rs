@@ -93,4 +93,13 @@ fn good_files_pass_and_bad_files_fail() {
         "{err}"
     );
     assert!(Path::new(hearth).exists());
+
+    // Paths that are not files stop the check before anything is read.
+    let out = run(hearth, &["node.rules.yml", "missing.yml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "hearth: error: path 'missing.yml' does not exist\n"
+    );
 }

@@ -11,6 +11,18 @@ use crate::rulefmt::{self, GroupDef};
 /// errors; duplicate rules alone are reported but, as promtool's default
 /// lint, do not fail).
 pub fn check_rules(files: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    // As promtool, arguments that are not files stop everything up front.
+    for file in files {
+        let problem = if !file.exists() {
+            "does not exist"
+        } else if file.is_dir() {
+            "is a directory"
+        } else {
+            continue;
+        };
+        let _ = writeln!(err, "hearth: error: path '{}' {problem}", file.display());
+        return 1;
+    }
     let mut failed = false;
     for file in files {
         // Writing to the terminal cannot usefully fail; ignore it as

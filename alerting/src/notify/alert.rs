@@ -189,7 +189,31 @@ pub(crate) fn presentation_order(a: &StoredAlert, b: &StoredAlert) -> Ordering {
             _ => {}
         }
     }
-    a.labels.cmp(&b.labels)
+    label_set_order(&a.labels, &b.labels)
+}
+
+/// How Prometheus orders label sets, which is not lexicographic: fewer
+/// labels first; among equally many, at the first name only one set has,
+/// the set lacking it comes first; otherwise by the first differing value.
+pub(crate) fn label_set_order(
+    a: &BTreeMap<String, String>,
+    b: &BTreeMap<String, String>,
+) -> Ordering {
+    if a.len() != b.len() {
+        return a.len().cmp(&b.len());
+    }
+    for ((ka, va), (kb, vb)) in a.iter().zip(b) {
+        match ka.cmp(kb) {
+            // `b` lacks the smaller name `ka`.
+            Ordering::Less => return Ordering::Greater,
+            Ordering::Greater => return Ordering::Less,
+            Ordering::Equal => match va.cmp(vb) {
+                Ordering::Equal => {}
+                other => return other,
+            },
+        }
+    }
+    Ordering::Equal
 }
 
 #[cfg(test)]
@@ -287,6 +311,38 @@ mod tests {
         a.starts_at = 10;
         a.ends_at = Some(5);
         assert!(validate_alert(&a).is_err());
+    }
+
+    #[test]
+    fn label_sets_order_like_prometheus() {
+        let mk = |pairs: &[(&str, &str)]| StoredAlert {
+            labels: labels(pairs),
+            ..stored(1, None, 1)
+        };
+        let mut v = [
+            mk(&[("alertname", "X"), ("a", "2"), ("c", "3")]),
+            mk(&[("alertname", "X"), ("c", "1"), ("d", "1")]),
+            mk(&[("alertname", "X"), ("b", "1")]),
+            mk(&[("alertname", "X"), ("a", "1"), ("c", "3")]),
+        ];
+        v.sort_by(presentation_order);
+        let shown: Vec<_> = v
+            .iter()
+            .map(|a| crate::notify::matcher::render_label_set(&a.labels))
+            .collect();
+        // Fewer labels first; then the set lacking the first name the other
+        // has (`a`); then by value.
+        assert_eq!(
+            shown,
+            [
+                r#"{alertname="X", b="1"}"#,
+                r#"{alertname="X", c="1", d="1"}"#,
+                r#"{a="1", alertname="X", c="3"}"#,
+                r#"{a="2", alertname="X", c="3"}"#,
+            ]
+        );
+        let x = labels(&[("a", "1")]);
+        assert_eq!(label_set_order(&x, &x.clone()), Ordering::Equal);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The HTTP API: the parts of Alertmanager's v2 API that Prometheus,
 //! `amtool`-like clients and dashboards use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Json;
@@ -14,7 +14,10 @@ use axum::routing::get;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::alert::{Alert, ZERO_TIME, fingerprint_hex, format_time, parse_time};
+use super::alert::{
+    Alert, StoredAlert, ZERO_TIME, fingerprint_hex, format_time, label_set_order, parse_time,
+    presentation_order,
+};
 use super::matcher::{Matcher, matches_all, parse_matchers};
 use super::notifier::Notifier;
 use super::silence::{Silence, SilenceError, SilenceMatcher, SilenceRequest, SilenceState};
@@ -24,6 +27,7 @@ type Shared = State<Arc<Notifier>>;
 pub(super) fn router(n: Arc<Notifier>) -> Router {
     Router::new()
         .route("/api/v2/alerts", get(get_alerts).post(post_alerts))
+        .route("/api/v2/alerts/groups", get(get_alert_groups))
         .route("/api/v2/silences", get(get_silences).post(post_silence))
         .route(
             "/api/v2/silence/{id}",
@@ -104,10 +108,18 @@ struct GettableAlert {
     status: AlertStatus,
 }
 
-async fn get_alerts(State(n): Shared, RawQuery(q): RawQuery) -> Response {
-    let pairs = query_pairs(q.as_deref());
-    let parsed = (|| {
-        let ms = filters(&pairs)?;
+/// The filters `/api/v2/alerts` and `/api/v2/alerts/groups` share.
+struct AlertQuery {
+    matchers: Vec<Matcher>,
+    receiver: Option<Regex>,
+    active: bool,
+    silenced: bool,
+    inhibited: bool,
+}
+
+impl AlertQuery {
+    fn parse(pairs: &[(String, String)]) -> Result<Self, String> {
+        let matchers = filters(pairs)?;
         let receiver = match pairs.iter().find(|(k, _)| k == "receiver") {
             Some((_, r)) => Some(
                 Regex::new(&format!("^(?:{r})$"))
@@ -117,62 +129,167 @@ async fn get_alerts(State(n): Shared, RawQuery(q): RawQuery) -> Response {
         };
         // `unprocessed` is accepted for compatibility; every alert held is
         // processed on receipt, so it never filters anything.
-        flag(&pairs, "unprocessed")?;
-        let flags = (
-            flag(&pairs, "active")?,
-            flag(&pairs, "silenced")?,
-            flag(&pairs, "inhibited")?,
-        );
-        Ok::<_, String>((ms, receiver, flags))
-    })();
-    let (ms, receiver, flags) = match parsed {
-        Ok(p) => p,
+        flag(pairs, "unprocessed")?;
+        Ok(Self {
+            matchers,
+            receiver,
+            active: flag(pairs, "active")?,
+            silenced: flag(pairs, "silenced")?,
+            inhibited: flag(pairs, "inhibited")?,
+        })
+    }
+
+    /// Whether an unresolved alert with this mute status is listed.
+    fn admits(
+        &self,
+        labels: &BTreeMap<String, String>,
+        silenced_by: &[String],
+        inhibited_by: &[u64],
+    ) -> bool {
+        let muted = !silenced_by.is_empty() || !inhibited_by.is_empty();
+        (muted || self.active)
+            && (silenced_by.is_empty() || self.silenced)
+            && (inhibited_by.is_empty() || self.inhibited)
+            && matches_all(&self.matchers, labels)
+    }
+
+    fn receiver_matches(&self, name: &str) -> bool {
+        self.receiver.as_ref().is_none_or(|re| re.is_match(name))
+    }
+}
+
+fn gettable_alert(
+    a: &StoredAlert,
+    receivers: impl IntoIterator<Item = String>,
+    silenced_by: &[String],
+    inhibited_by: &[u64],
+) -> GettableAlert {
+    let muted = !silenced_by.is_empty() || !inhibited_by.is_empty();
+    GettableAlert {
+        labels: a.labels.clone(),
+        annotations: a.annotations.clone(),
+        starts_at: format_time(a.starts_at),
+        ends_at: format_time(a.ends_at),
+        generator_url: a.generator_url.clone(),
+        fingerprint: fingerprint_hex(a.fingerprint),
+        updated_at: format_time(a.updated_at),
+        receivers: receivers.into_iter().map(|name| Named { name }).collect(),
+        status: AlertStatus {
+            state: if muted { "suppressed" } else { "active" },
+            silenced_by: silenced_by.to_vec(),
+            inhibited_by: inhibited_by.iter().copied().map(fingerprint_hex).collect(),
+            muted_by: Vec::new(),
+        },
+    }
+}
+
+async fn get_alerts(State(n): Shared, RawQuery(q): RawQuery) -> Response {
+    let query = match AlertQuery::parse(&query_pairs(q.as_deref())) {
+        Ok(query) => query,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, e),
     };
-    let (show_active, show_silenced, show_inhibited) = flags;
     let now = n.clock.now_ms();
     let core = n.core.lock();
     let status = core.mute_status(now);
     let mut out = Vec::new();
-    for (fp, (silenced_by, inhibited_by)) in status {
-        let Some(h) = core.alerts.get(&fp) else {
+    for (fp, (silenced_by, inhibited_by)) in &status {
+        let Some(h) = core.alerts.get(fp) else {
             continue;
         };
-        let muted = !silenced_by.is_empty() || !inhibited_by.is_empty();
-        if (!muted && !show_active)
-            || (!silenced_by.is_empty() && !show_silenced)
-            || (!inhibited_by.is_empty() && !show_inhibited)
-            || !matches_all(&ms, &h.alert.labels)
+        if !query.admits(&h.alert.labels, silenced_by, inhibited_by)
+            || (query.receiver.is_some() && !h.receivers.iter().any(|r| query.receiver_matches(r)))
         {
             continue;
         }
-        if let Some(re) = &receiver
-            && !h.receivers.iter().any(|r| re.is_match(r))
-        {
-            continue;
-        }
-        let a = &h.alert;
-        out.push(GettableAlert {
-            labels: a.labels.clone(),
-            annotations: a.annotations.clone(),
-            starts_at: format_time(a.starts_at),
-            ends_at: format_time(a.ends_at),
-            generator_url: a.generator_url.clone(),
-            fingerprint: fingerprint_hex(fp),
-            updated_at: format_time(a.updated_at),
-            receivers: h
-                .receivers
-                .iter()
-                .map(|r| Named { name: r.clone() })
-                .collect(),
-            status: AlertStatus {
-                state: if muted { "suppressed" } else { "active" },
-                silenced_by,
-                inhibited_by: inhibited_by.into_iter().map(fingerprint_hex).collect(),
-                muted_by: Vec::new(),
-            },
-        });
+        out.push(gettable_alert(
+            &h.alert,
+            h.receivers.iter().cloned(),
+            silenced_by,
+            inhibited_by,
+        ));
     }
+    Json(out).into_response()
+}
+
+#[derive(Debug, Serialize)]
+struct AlertGroupView {
+    labels: BTreeMap<String, String>,
+    receiver: Named,
+    alerts: Vec<GettableAlert>,
+}
+
+/// One entry per aggregation group with unresolved alerts passing the
+/// filters. The receiver filter selects groups by their route's receiver,
+/// and an alert's `receivers` are those of the listed groups holding it.
+async fn get_alert_groups(State(n): Shared, RawQuery(q): RawQuery) -> Response {
+    let query = match AlertQuery::parse(&query_pairs(q.as_deref())) {
+        Ok(query) => query,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, e),
+    };
+    let now = n.clock.now_ms();
+    let core = n.core.lock();
+    let status = core.mute_status(now);
+    let mut listed = Vec::new();
+    let mut receivers: BTreeMap<u64, BTreeSet<&str>> = BTreeMap::new();
+    for (id, g) in &core.groups {
+        let receiver = g.receiver.as_deref().unwrap_or_default();
+        if !query.receiver_matches(receiver) {
+            continue;
+        }
+        // Resolved alerts have no mute status and are left out.
+        let mut alerts: Vec<&StoredAlert> = g
+            .alerts
+            .values()
+            .filter(|a| {
+                status
+                    .get(&a.fingerprint)
+                    .is_some_and(|(s, i)| query.admits(&a.labels, s, i))
+            })
+            .collect();
+        if alerts.is_empty() {
+            continue;
+        }
+        alerts.sort_by(|a, b| presentation_order(a, b));
+        // Without any receivers configured the group still shows, but, as
+        // in `/api/v2/alerts`, its alerts name no receiver.
+        if g.receiver.is_some() {
+            for a in &alerts {
+                receivers.entry(a.fingerprint).or_default().insert(receiver);
+            }
+        }
+        listed.push((id, g, receiver, alerts));
+    }
+    // Alertmanager's order (group labels, then receiver), made total by the
+    // route and group key.
+    listed.sort_by(|(ia, a, ra, _), (ib, b, rb, _)| {
+        label_set_order(&a.labels, &b.labels)
+            .then_with(|| ra.cmp(rb))
+            .then_with(|| ia.cmp(ib))
+    });
+    let out: Vec<AlertGroupView> = listed
+        .into_iter()
+        .map(|(_, g, receiver, alerts)| AlertGroupView {
+            labels: g.labels.clone(),
+            receiver: Named {
+                name: receiver.to_string(),
+            },
+            alerts: alerts
+                .into_iter()
+                .map(|a| {
+                    let (silenced_by, inhibited_by) = status
+                        .get(&a.fingerprint)
+                        .map(|(s, i)| (s.as_slice(), i.as_slice()))
+                        .unwrap_or_default();
+                    let names = receivers
+                        .get(&a.fingerprint)
+                        .into_iter()
+                        .flatten()
+                        .map(|r| r.to_string());
+                    gettable_alert(a, names, silenced_by, inhibited_by)
+                })
+                .collect(),
+        })
+        .collect();
     Json(out).into_response()
 }
 
@@ -259,6 +376,14 @@ fn gettable(s: &Silence, now: i64) -> GettableSilence {
     }
 }
 
+/// Alertmanager lists a silence for a filter only if the silence has a
+/// matcher identical to each filter matcher: `job=~"web|api"` finds the
+/// silence with exactly that matcher, and `job=~"w.*"` does not find one
+/// with `job="web"`.
+fn same_matcher(filter: &Matcher, m: &SilenceMatcher) -> bool {
+    filter.name == m.name && filter.op == m.op() && filter.value == m.value
+}
+
 async fn get_silences(State(n): Shared, RawQuery(q): RawQuery) -> Response {
     let ms = match filters(&query_pairs(q.as_deref())) {
         Ok(ms) => ms,
@@ -270,14 +395,8 @@ async fn get_silences(State(n): Shared, RawQuery(q): RawQuery) -> Response {
         .silences
         .iter()
         .filter(|s| {
-            // Filters apply to the labels a silence pins down exactly.
-            let pinned: BTreeMap<String, String> = s
-                .matchers
-                .iter()
-                .filter(|m| m.is_equal && !m.is_regex)
-                .map(|m| (m.name.clone(), m.value.clone()))
-                .collect();
-            matches_all(&ms, &pinned)
+            ms.iter()
+                .all(|f| s.matchers.iter().any(|m| same_matcher(f, m)))
         })
         .collect();
     // Active first (ending soonest first), then pending (starting soonest

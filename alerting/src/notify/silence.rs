@@ -26,17 +26,20 @@ pub(crate) struct SilenceMatcher {
 }
 
 impl SilenceMatcher {
-    fn compile(&self) -> Result<Matcher, String> {
-        if !is_valid_label_name(&self.name) {
-            return Err(format!("invalid label name {:?}", self.name));
-        }
-        let op = match (self.is_regex, self.is_equal) {
+    pub fn op(&self) -> MatchType {
+        match (self.is_regex, self.is_equal) {
             (false, true) => MatchType::Equal,
             (false, false) => MatchType::NotEqual,
             (true, true) => MatchType::Regex,
             (true, false) => MatchType::NotRegex,
-        };
-        Matcher::new(&self.name, op, &self.value).map_err(|e| e.to_string())
+        }
+    }
+
+    fn compile(&self) -> Result<Matcher, String> {
+        if !is_valid_label_name(&self.name) {
+            return Err(format!("invalid label name {:?}", self.name));
+        }
+        Matcher::new(&self.name, self.op(), &self.value).map_err(|e| e.to_string())
     }
 }
 
@@ -123,8 +126,13 @@ fn compile_all(ms: &[SilenceMatcher]) -> Result<Vec<Matcher>, String> {
         .map(SilenceMatcher::compile)
         .collect::<Result<Vec<_>, _>>()?;
     // A silence whose matchers all match the empty string would mute
-    // every alert, which is never what anyone meant.
-    if compiled.iter().all(|m| m.matches_value("")) {
+    // every alert, which is never what anyone meant. As in Alertmanager,
+    // any negative matcher makes the silence acceptable:
+    // `alertname!="Watchdog"` alone is a legitimate maintenance silence.
+    if compiled
+        .iter()
+        .all(|m| !m.op.is_negative() && m.matches_value(""))
+    {
         return Err("at least one matcher must not match the empty string".into());
     }
     Ok(compiled)
@@ -366,6 +374,18 @@ mod tests {
             ),
             Err(SilenceError::NotFound("nope".into()))
         );
+        // Negative matchers alone are enough, even one matching "".
+        for only in [
+            m("alertname", "Watchdog", false, false),
+            m("a", "", false, false),
+        ] {
+            let id = s.upsert(req(None, vec![only], 1000, 2000), 1000).unwrap();
+            assert_eq!(
+                s.silenced_by(&labels(&[("alertname", "Disk"), ("a", "x")]), 1000),
+                std::slice::from_ref(&id)
+            );
+            assert_eq!(s.expire(&id, 1000), Ok(true));
+        }
         // Negative matchers work alongside a positive one.
         let id = s
             .upsert(

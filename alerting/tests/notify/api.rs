@@ -325,3 +325,194 @@ async fn receivers_and_status() {
     assert!(!original.contains("secret_token"), "{original}");
     assert!(!original.contains("db-topic"), "{original}");
 }
+
+const GROUPS_YAML: &str = r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  routes:
+    - matchers: ['team="db"']
+      receiver: db
+      continue: true
+    - matchers: ['team=~".+"']
+      receiver: team
+      group_by: [team]
+receivers:
+  - name: hook
+    webhook_configs: [{url: "http://127.0.0.1:9/hook"}]
+  - name: db
+    webhook_configs: [{url: "http://127.0.0.1:9/db"}]
+  - name: team
+    webhook_configs: [{url: "http://127.0.0.1:9/team"}]
+"#;
+
+/// An alert as the API lists it, started at T0 and firing for an hour.
+fn listed(l: &[(&str, &str)], receivers: &[&str], silenced_by: &[&str]) -> Value {
+    let fp = hearth_alerting::notify::fingerprint(&labels(l));
+    let state = if silenced_by.is_empty() {
+        "active"
+    } else {
+        "suppressed"
+    };
+    json!({
+        "labels": labels(l),
+        "annotations": {},
+        "startsAt": "2023-11-14T22:13:20Z",
+        "endsAt": "2023-11-14T23:13:20Z",
+        "generatorURL": "http://prom/graph",
+        "fingerprint": format!("{fp:016x}"),
+        "updatedAt": "2023-11-14T22:13:20Z",
+        "receivers": receivers.iter().map(|r| json!({"name": r})).collect::<Vec<_>>(),
+        "status": {"state": state, "silencedBy": silenced_by, "inhibitedBy": [], "mutedBy": []}
+    })
+}
+
+#[tokio::test]
+async fn alert_groups() {
+    let h = Harness::new(GROUPS_YAML);
+    let api = h.serve_api().await;
+    let disk_a = [("alertname", "Disk"), ("instance", "a")];
+    let disk_b = [("alertname", "Disk"), ("instance", "b"), ("job", "node")];
+    let slow = [("alertname", "Slow"), ("team", "db")];
+    let load = [("alertname", "Load"), ("team", "web")];
+    let firing = |l: &[(&str, &str)]| alert(l, &[], T0, Some(T0 + H));
+    h.receive_at(
+        T0,
+        vec![
+            firing(&disk_a),
+            firing(&disk_b),
+            firing(&slow),
+            firing(&load),
+            // Resolved: its group has nothing to show and is left out.
+            alert(
+                &[("alertname", "Gone"), ("team", "ops")],
+                &[],
+                T0 - 10 * M,
+                Some(T0 - M),
+            ),
+        ],
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{api}/api/v2/silences"))
+        .json(&json!({
+            "matchers": [{"name": "instance", "value": "a", "isRegex": false}],
+            "startsAt": "2023-11-14T22:13:20Z",
+            "endsAt": "2023-11-14T23:13:20Z",
+            "createdBy": "ops",
+            "comment": "disk swap"
+        }))
+        .send()
+        .await
+        .unwrap();
+    let silence: Value = resp.json().await.unwrap();
+    let sid = silence["silenceID"].as_str().unwrap();
+
+    // Groups with fewer labels come first, then, as in Prometheus, the set
+    // lacking the first name the other has (`alertname`); alerts by job,
+    // instance, labels. The db alert is in two groups and lists both
+    // receivers.
+    let groups = get(&format!("{api}/api/v2/alerts/groups")).await;
+    assert_eq!(
+        groups,
+        json!([
+            {"labels": {"team": "db"}, "receiver": {"name": "team"},
+             "alerts": [listed(&slow, &["db", "team"], &[])]},
+            {"labels": {"team": "web"}, "receiver": {"name": "team"},
+             "alerts": [listed(&load, &["team"], &[])]},
+            {"labels": {"alertname": "Disk"}, "receiver": {"name": "hook"},
+             "alerts": [listed(&disk_b, &["hook"], &[]), listed(&disk_a, &["hook"], &[sid])]},
+            {"labels": {"alertname": "Slow"}, "receiver": {"name": "db"},
+             "alerts": [listed(&slow, &["db", "team"], &[])]}
+        ])
+    );
+
+    // Only the silenced alert; groups left empty disappear.
+    assert_eq!(
+        get(&format!("{api}/api/v2/alerts/groups?active=false")).await,
+        json!([{"labels": {"alertname": "Disk"}, "receiver": {"name": "hook"},
+                "alerts": [listed(&disk_a, &["hook"], &[sid])]}])
+    );
+    assert_eq!(
+        get(&format!(
+            "{api}/api/v2/alerts/groups?silenced=false&receiver=ho.%2A"
+        ))
+        .await,
+        json!([{"labels": {"alertname": "Disk"}, "receiver": {"name": "hook"},
+                "alerts": [listed(&disk_b, &["hook"], &[])]}])
+    );
+    // The receiver filter picks groups; receivers name the listed groups.
+    assert_eq!(
+        get(&format!(
+            "{api}/api/v2/alerts/groups?receiver=team&filter=%7Balertname%3D~%22S.%2A%22%7D"
+        ))
+        .await,
+        json!([{"labels": {"team": "db"}, "receiver": {"name": "team"},
+                "alerts": [listed(&slow, &["team"], &[])]}])
+    );
+    assert_eq!(
+        get(&format!(
+            "{api}/api/v2/alerts/groups?filter=alertname%3DNone"
+        ))
+        .await,
+        json!([])
+    );
+
+    // Once the alerts end, nothing is listed.
+    h.clock.set(T0 + H);
+    assert_eq!(get(&format!("{api}/api/v2/alerts/groups")).await, json!([]));
+
+    let client = reqwest::Client::new();
+    for q in ["filter=%7Ba", "active=maybe", "receiver=%28"] {
+        let resp = client
+            .get(format!("{api}/api/v2/alerts/groups?{q}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{q}");
+    }
+}
+
+#[tokio::test]
+async fn silence_filters_compare_whole_matchers() {
+    let h = Harness::new(YAML);
+    let api = h.serve_api().await;
+    let resp = reqwest::Client::new()
+        .post(format!("{api}/api/v2/silences"))
+        .json(&json!({
+            "matchers": [{"name": "alertname", "value": "X", "isRegex": false},
+                         {"name": "job", "value": "web|api", "isRegex": true},
+                         {"name": "env", "value": "dev", "isRegex": false, "isEqual": false}],
+            "startsAt": "2023-11-14T22:13:20Z",
+            "endsAt": "2023-11-14T23:13:20Z",
+            "createdBy": "me",
+            "comment": "why"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let count = |filter: &str| {
+        let url = format!("{api}/api/v2/silences?{filter}");
+        async move { get(&url).await.as_array().unwrap().len() }
+    };
+    assert_eq!(count("").await, 1);
+    assert_eq!(count("filter=alertname%3DX").await, 1);
+    assert_eq!(count("filter=job%3D~%22web%7Capi%22").await, 1);
+    assert_eq!(count("filter=env!%3Ddev&filter=alertname%3DX").await, 1);
+    // Matching the silence's values is not enough: the matcher must be the same.
+    assert_eq!(count("filter=alertname%3D~%22X%7CY%22").await, 0);
+    assert_eq!(count("filter=job%3Dweb").await, 0);
+    assert_eq!(count("filter=env%3Ddev").await, 0);
+}
+
+#[tokio::test]
+async fn alert_groups_without_receivers() {
+    let h = Harness::new("{}");
+    let api = h.serve_api().await;
+    let disk = [("alertname", "Disk")];
+    h.receive_at(T0, vec![alert(&disk, &[], T0, Some(T0 + H))]);
+    assert_eq!(
+        get(&format!("{api}/api/v2/alerts/groups")).await,
+        json!([{"labels": {}, "receiver": {"name": ""}, "alerts": [listed(&disk, &[], &[])]}])
+    );
+}

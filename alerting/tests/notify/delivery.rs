@@ -137,7 +137,11 @@ async fn webhook_auth_truncation_and_send_resolved_false() {
     assert_eq!(reqs[0].body["truncatedAlerts"], 1);
     assert_eq!(reqs[0].body["alerts"].as_array().unwrap().len(), 1);
     assert_eq!(reqs[0].body["alerts"][0]["labels"]["job"], "a");
-    assert_eq!(reqs[0].body["commonLabels"], json!({"alertname": "X"}));
+    // Common labels are those of the alerts sent, as in Alertmanager.
+    assert_eq!(
+        reqs[0].body["commonLabels"],
+        json!({"alertname": "X", "job": "a"})
+    );
 
     // One resolves: without send_resolved that is no news.
     let mut a_done = a.clone();

@@ -82,27 +82,24 @@ impl WebhookTarget {
 
     /// The payload, or `None` when filtering leaves nothing to send.
     pub fn message(&self, send_resolved: bool, n: &Notification) -> Option<Message> {
-        let alerts = n.visible(send_resolved);
+        let mut alerts = n.visible(send_resolved);
         if alerts.is_empty() {
             return None;
         }
+        let total = alerts.len();
+        if self.max_alerts > 0 {
+            alerts.truncate(self.max_alerts);
+        }
+        // Status and common labels describe the alerts actually sent, as
+        // Alertmanager computes them after truncating.
         let firing = alerts.iter().any(|a| !a.resolved_at(n.now));
         let common_labels = common(&alerts, |a| &a.labels);
         let common_annotations = common(&alerts, |a| &a.annotations);
-        let keep = if self.max_alerts > 0 {
-            self.max_alerts.min(alerts.len())
-        } else {
-            alerts.len()
-        };
         Some(Message {
             receiver: quote_meta(&n.receiver),
             status: status_word(firing),
-            truncated_alerts: alerts.len() - keep,
-            alerts: alerts
-                .iter()
-                .take(keep)
-                .map(|a| template_alert(a, n.now))
-                .collect(),
+            truncated_alerts: total - alerts.len(),
+            alerts: alerts.iter().map(|a| template_alert(a, n.now)).collect(),
             group_labels: n.group_labels.clone(),
             common_labels,
             common_annotations,
@@ -190,5 +187,21 @@ mod tests {
         let m = target(0).message(true, &resolved_only).unwrap();
         assert_eq!(m.status, "resolved");
         assert_eq!(m.alerts[0].ends_at, "1970-01-01T00:00:02.5Z");
+    }
+
+    #[test]
+    fn truncated_payloads_describe_only_the_alerts_sent() {
+        let n = notification(vec![alert("b", Some(2_500)), alert("a", None)]);
+        let m = target(1).message(true, &n).unwrap();
+        assert_eq!((m.alerts.len(), m.truncated_alerts), (1, 1));
+        assert_eq!(m.status, "resolved");
+        assert_eq!(
+            m.common_labels.get("instance").map(String::as_str),
+            Some("b")
+        );
+        assert_eq!(
+            m.common_annotations.get("summary").map(String::as_str),
+            Some("b down")
+        );
     }
 }
