@@ -1,8 +1,10 @@
 //! Wire decoding and validation for everything Hearth takes in, and the HTTP
-//! routes that receive it. Today: Prometheus remote write 1.0 and 2.0. Loki
-//! push and OTLP arrive with their own issues.
+//! routes that receive it. Today: Prometheus remote write 1.0 and 2.0 (with
+//! routes), and Loki push decoding (routes come with the logs storage
+//! engine). OTLP arrives with its own issue.
 #![deny(missing_docs)]
 
+pub mod loki_push;
 pub mod metrics;
 pub mod prom_remote_write;
 pub mod proto;

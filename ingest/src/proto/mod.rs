@@ -1,11 +1,12 @@
-//! Hand-written prost message structs for the protocols Hearth speaks.
-//! Prometheus remote write 1.0 and 2.0.
+//! Hand-written prost message structs for the protocols Hearth speaks:
+//! Prometheus remote write 1.0 and 2.0, Loki push.
 //!
-//! The structs encode and decode with `prost::Message`. The remote write
-//! decoder walks the outer messages with [`wire`] instead of letting prost
-//! materialise a whole request at once, so that a small body cannot expand into
-//! gigabytes of structs before any limit is checked.
+//! The structs encode and decode with `prost::Message`. The decoders walk the
+//! outer messages with [`wire`] instead of letting prost materialise a whole
+//! request at once, so that a small body cannot expand into gigabytes of
+//! structs before any limit is checked.
 
+pub mod loki_push;
 pub mod remote_v1;
 pub mod remote_v2;
 

@@ -1,0 +1,17 @@
+//! Loki push (`POST /loki/api/v1/push`): content negotiation, decompression,
+//! decoding of the protobuf and JSON bodies, and validation of streams and
+//! entries into a [`hearth_storage::LogsWrite`]. No route yet: it arrives
+//! with the logs storage engine, so that nothing is accepted and dropped.
+
+pub mod decode;
+mod json;
+mod labels;
+mod limits;
+mod protobuf;
+mod validate;
+
+pub use decode::{DecodeError, Decoded, Limits, RejectReason, Rejection, decode};
+pub use validate::{SERVICE_NAME_LABEL, SERVICE_NAME_SOURCES, UNKNOWN_SERVICE};
+
+#[cfg(test)]
+mod tests;
