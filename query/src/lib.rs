@@ -1,9 +1,11 @@
 //! Hearth's read side: DataFusion over storage, SQL, and the Prometheus read
-//! APIs Grafana calls. PromQL, LogQL and TraceQL arrive with their issues.
+//! APIs Grafana calls. PromQL is parsed and evaluated; LogQL is parsed
+//! (`logql`); TraceQL arrives with its issue.
 #![deny(missing_docs)]
 
 pub mod error;
 pub mod http;
+pub mod logql;
 pub mod promql;
 pub mod sql;
 pub mod table;
