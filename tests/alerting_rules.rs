@@ -172,12 +172,20 @@ fn a_pending_alert_keeps_its_for_progress_across_a_restart() {
     assert_eq!(alerts(&h)[0]["state"], "pending");
     h.kill9();
 
+    // Down for 10s: the alert had been pending 0s of its 20s `for` when
+    // Hearth stopped, and the outage does not count, so it fires 20s of
+    // observed condition later, at T0 + 40s.
     let h = start(&data, &rules, T0 + 20 * SEC);
-    assert_eq!(alerts(&h)[0]["state"], "pending");
+    let a = alerts(&h);
+    assert_eq!(a[0]["state"], "pending");
+    assert_eq!(a[0]["activeAt"], "2023-11-14T22:13:40Z");
     tick(&h, T0 + 30 * SEC);
+    assert_eq!(alerts(&h)[0]["state"], "pending");
+    push_up(&h, "a", T0 + 40 * SEC, 0.0);
+    tick(&h, T0 + 40 * SEC);
     let a = alerts(&h);
     assert_eq!(a[0]["state"], "firing", "{a:?}");
-    assert_eq!(a[0]["activeAt"], "2023-11-14T22:13:30Z");
+    assert_eq!(a[0]["activeAt"], "2023-11-14T22:13:40Z");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! resend timing and the synthetic `ALERTS` / `ALERTS_FOR_STATE` series.
 //! Pure: evaluation results go in, samples and alerts to send come out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -106,10 +106,6 @@ pub struct RuleAlerts {
 }
 
 impl RuleAlerts {
-    fn position(&self, labels: &BTreeMap<String, String>) -> Option<usize> {
-        self.alerts.iter().position(|a| &a.labels == labels)
-    }
-
     /// Applies one evaluation at `ts`; returns the `ALERTS` and
     /// `ALERTS_FOR_STATE` samples to store.
     pub fn apply(
@@ -118,18 +114,23 @@ impl RuleAlerts {
         timing: Timing,
         candidates: Vec<Candidate>,
     ) -> Result<Vec<OutputSample>, String> {
-        let mut seen: Vec<BTreeMap<String, String>> = Vec::with_capacity(candidates.len());
+        let mut seen: HashSet<BTreeMap<String, String>> = HashSet::with_capacity(candidates.len());
         for candidate in &candidates {
-            if seen.contains(&candidate.labels) {
+            if !seen.insert(candidate.labels.clone()) {
                 return Err(
                     "vector contains metrics with the same labelset after applying alert labels"
                         .into(),
                 );
             }
-            seen.push(candidate.labels.clone());
         }
+        let index: HashMap<BTreeMap<String, String>, usize> = self
+            .alerts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.labels.clone(), i))
+            .collect();
         for candidate in candidates {
-            match self.position(&candidate.labels) {
+            match index.get(&candidate.labels).copied() {
                 Some(i) if self.alerts[i].state != AlertState::Inactive => {
                     let alert = &mut self.alerts[i];
                     alert.value = candidate.value;

@@ -154,16 +154,20 @@ impl RuleBackend for StoreBackend {
             .await
             .map_err(|e| format!("write task failed: {e}"))?
             .map_err(|e| e.to_string())?;
-        match outcome.rejected.first() {
-            // Out-of-order rejections of a re-evaluated slot are expected
-            // after a restart and are not the rule's fault.
-            Some(r) if r.reason != "out_of_order" => Err(format!(
+        // Out-of-order rejections of a re-evaluated slot are expected after
+        // a restart and are not the rule's fault; anything else is.
+        let mut problems = outcome
+            .rejected
+            .iter()
+            .filter(|r| r.reason != "out_of_order");
+        match problems.next() {
+            Some(r) => Err(format!(
                 "{} series not stored, e.g. {}: {}",
-                outcome.rejected.len(),
+                1 + problems.count(),
                 r.series,
                 r.detail
             )),
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 }

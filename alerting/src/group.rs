@@ -111,7 +111,8 @@ impl GroupRuntime {
         let def = Arc::clone(&self.def);
         for (rule, runtime) in def.rules.iter().zip(self.rules.iter_mut()) {
             let rule_started = Instant::now();
-            let outcome = evaluate_rule(&def, rule, runtime, query_ts, ctx).await;
+            let outcome = evaluate_rule(&def, rule, runtime, ts, query_ts, ctx).await;
+            let evaluated = outcome.is_ok();
             runtime.last_eval = Some(ts);
             runtime.eval_duration = rule_started.elapsed();
             match outcome {
@@ -125,7 +126,10 @@ impl GroupRuntime {
                     runtime.last_error = e;
                 }
             }
-            if rule.is_alerting() {
+            // As Prometheus: a failed evaluation sends nothing, so the
+            // receiver's lease on firing alerts runs out instead of being
+            // renewed from state that is no longer checked.
+            if rule.is_alerting() && evaluated {
                 let due = runtime
                     .alerts
                     .due_for_sending(ts, ctx.resend_delay_ms, self.interval_ms);
@@ -148,14 +152,18 @@ impl GroupRuntime {
     }
 }
 
+/// Evaluates one rule at `ts`. The query, its templates and the series
+/// written use `query_ts` (`ts` minus the group's `query_offset`); alert
+/// state and notifications keep the real evaluation time, as Prometheus.
 async fn evaluate_rule(
     group: &GroupDef,
     rule: &RuleDef,
     runtime: &mut RuleRuntime,
     ts: i64,
+    query_ts: i64,
     ctx: &EvalContext,
 ) -> Result<(), String> {
-    let result = ctx.backend.query(&rule.expr, ts).await?;
+    let result = ctx.backend.query(&rule.expr, query_ts).await?;
     let mut samples = match &rule.kind {
         RuleKind::Recording => {
             let labels: Vec<(String, String)> =
@@ -167,7 +175,7 @@ async fn evaluate_rule(
             keep_firing_for,
             annotations,
         } => {
-            let candidates = expand(group, rule, annotations, result, ts, ctx).await?;
+            let candidates = expand(group, rule, annotations, result, query_ts, ctx).await?;
             let timing = Timing {
                 hold_ms: millis(*hold),
                 keep_firing_for_ms: millis(*keep_firing_for),
@@ -186,7 +194,7 @@ async fn evaluate_rule(
             .map(OutputSample::stale),
     );
     runtime.previous_series = current;
-    ctx.backend.write(samples, ts).await
+    ctx.backend.write(samples, query_ts).await
 }
 
 fn millis(d: Duration) -> i64 {

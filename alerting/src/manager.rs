@@ -11,6 +11,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
 
+use crate::backend::OutputSample;
 use crate::clock::Clock;
 use crate::group::{EvalContext, GroupRuntime, Health};
 use crate::metrics::RuleMetrics;
@@ -122,6 +123,7 @@ impl RuleManager {
                 ((g.def.file.clone(), g.def.name.clone()), g)
             })
             .collect();
+        let mut ended: Vec<OutputSample> = Vec::new();
         let kept = {
             let mut saved = self.saved.lock();
             let mut kept = Vec::with_capacity(defs.len());
@@ -141,9 +143,9 @@ impl RuleManager {
                         runtime.next_eval = previous.next_eval;
                     }
                     runtime.last_eval = previous.last_eval;
-                    copy_rule_state(&previous, &mut runtime);
+                    ended.extend(copy_rule_state(&previous, &mut runtime));
                 } else if let Some(state) = saved.remove(&key) {
-                    persist::restore(&state, &mut runtime);
+                    persist::restore(&state, &mut runtime, now);
                 }
                 kept.push(Arc::new(Mutex::new(runtime)));
             }
@@ -158,14 +160,14 @@ impl RuleManager {
             .collect();
         self.metrics.loaded(&loaded);
         *self.groups.lock() = kept;
-        let removed: Vec<_> = old.into_values().collect();
         drop(_guard);
-        for group in removed {
-            let markers = group.final_stale_markers();
-            let ts = group.last_eval.unwrap_or(now);
-            if let Err(e) = self.ctx.backend.write(markers, ts).await {
-                tracing::warn!(group = %group.def.name, error = %e, "could not end the series of a removed group");
-            }
+        // Series of removed groups and rules end now; written at their last
+        // evaluation's time, the marker would replace the last real value.
+        ended.extend(old.into_values().flat_map(|g| g.final_stale_markers()));
+        if !ended.is_empty()
+            && let Err(e) = self.ctx.backend.write(ended, now).await
+        {
+            tracing::warn!(error = %e, "could not end the series of removed rules");
         }
         self.wake.notify_one();
     }
@@ -264,7 +266,9 @@ fn slot(now: i64, interval_ms: i64, offset: i64) -> i64 {
     now - (now - offset).rem_euclid(interval_ms)
 }
 
-fn copy_rule_state(from: &GroupRuntime, to: &mut GroupRuntime) {
+/// Carries rule state over a reload; returns the series of rules that went
+/// away, which need stale markers.
+fn copy_rule_state(from: &GroupRuntime, to: &mut GroupRuntime) -> Vec<OutputSample> {
     let mut used = vec![false; from.def.rules.len()];
     for (rule, runtime) in to.def.rules.iter().zip(to.rules.iter_mut()) {
         let matching = from.def.rules.iter().enumerate().find(|(i, r)| {
@@ -275,6 +279,13 @@ fn copy_rule_state(from: &GroupRuntime, to: &mut GroupRuntime) {
             *runtime = from.rules[i].clone();
         }
     }
+    from.rules
+        .iter()
+        .zip(used)
+        .filter(|(_, used)| !used)
+        .flat_map(|(r, _)| r.previous_series.iter().cloned())
+        .map(OutputSample::stale)
+        .collect()
 }
 
 /// Expands glob patterns into existing files, sorted and deduplicated. A

@@ -1,5 +1,6 @@
-//! The rule manager's Prometheus metrics, named after Prometheus' own
-//! `prometheus_rule_*` so dashboards translate directly.
+//! The rule manager's metrics: the `hearth_rule_*` counterparts of
+//! Prometheus' `prometheus_rule_*`, with the same `rule_group` label
+//! (`<file>;<group>`), so dashboards translate by renaming.
 
 use std::sync::atomic::AtomicU64;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::alert::RuleAlerts;
+use crate::alert::{AlertState, RuleAlerts};
 use crate::group::GroupRuntime;
 
 /// The state file could not be read or written.
@@ -133,10 +133,19 @@ fn saved_group(group: &GroupRuntime) -> SavedGroup {
     }
 }
 
+/// Pending alerts are not restored after an outage longer than this: what
+/// held before may say little about what holds now (Prometheus' default
+/// outage tolerance).
+const OUTAGE_TOLERANCE_MS: i64 = 60 * 60 * 1000;
+
 /// Puts saved state into a freshly loaded group, matching rules by name,
-/// kind and order among rules of the same name.
-pub fn restore(saved: &SavedGroup, group: &mut GroupRuntime) {
+/// kind and order among rules of the same name. Firing and resolved alerts
+/// come back as they were, so nothing is notified twice. A pending alert
+/// keeps the `for` progress it had observed: its start moves later by the
+/// downtime, so the outage does not count towards `for`.
+pub fn restore(saved: &SavedGroup, group: &mut GroupRuntime, now: i64) {
     group.last_eval = saved.last_eval;
+    let downtime = saved.last_eval.map_or(0, |t| (now - t).max(0));
     let mut used = vec![false; saved.rules.len()];
     for (def, runtime) in group.def.rules.iter().zip(group.rules.iter_mut()) {
         let found = saved
@@ -147,6 +156,13 @@ pub fn restore(saved: &SavedGroup, group: &mut GroupRuntime) {
         if let Some((i, rule)) = found {
             used[i] = true;
             runtime.alerts = rule.alerts.clone();
+            runtime.alerts.alerts.retain_mut(|alert| {
+                if alert.state != AlertState::Pending {
+                    return true;
+                }
+                alert.active_at += downtime;
+                downtime <= OUTAGE_TOLERANCE_MS
+            });
             runtime.previous_series = rule.previous_series.clone();
         }
     }

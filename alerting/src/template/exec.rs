@@ -519,10 +519,21 @@ impl<'a> State<'a> {
             };
             argv.push(self.validate(value, param)?);
         }
-        funcs::call(name, argv, self.host).map_err(|e| {
+        let result = funcs::call(name, argv, self.host).map_err(|e| {
             self.at = call_site;
             self.fail(format_args!("error calling {name}: {e}"))
-        })
+        })?;
+        // Doubling a string a few dozen times asks for terabytes in as
+        // many steps; no value may outgrow the output limit.
+        if let Value::String(text) = &result
+            && text.len() > MAX_OUTPUT
+        {
+            self.at = call_site;
+            return Err(self.fail(format_args!(
+                "error calling {name}: result exceeds the limit of {MAX_OUTPUT} bytes"
+            )));
+        }
+        Ok(result)
     }
 
     /// Go's argument-count check, worded as Go words it.

@@ -632,6 +632,14 @@ fn runaway_templates_fail_instead_of_stalling_evaluation() {
             "{text}: {message}"
         );
     }
+    // Values that double in size fail before they exhaust memory.
+    let mut doubling = String::from("{{ $x := printf \"%01000000d\" 0 }}");
+    for _ in 0..25 {
+        doubling.push_str("{{ $x = print $x $x }}");
+    }
+    let t = Template::parse("t", &doubling).expect("parses");
+    let err = t.execute(&Value::Nil, &host).expect_err("doubling");
+    assert!(err.to_string().contains("exceeds the limit"), "{err}");
     // Ordinary loops stay well inside the budget.
     let t = Template::parse("t", "{{ range 10000 }}.{{ end }}").expect("parses");
     assert_eq!(

@@ -214,6 +214,11 @@ impl<'de> Visitor<'de> for PairsSeed {
         let mut count = 0usize;
         while let Some(name) = map.next_key::<String>()? {
             let value: String = map.next_value()?;
+            // A repeated key takes the later value, as Loki decodes objects.
+            if let Some(pair) = pairs.iter_mut().find(|(n, _)| *n == name) {
+                pair.1 = value;
+                continue;
+            }
             if pairs.len() < self.keep {
                 pairs.push((name, value));
             }

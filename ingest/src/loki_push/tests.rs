@@ -1301,3 +1301,12 @@ proptest! {
         let _ = decode(None, Some(&header), b"", &limits());
     }
 }
+
+#[test]
+fn json_repeated_stream_keys_take_the_later_value() {
+    let decoded =
+        decode_json(r#"{"streams":[{"stream":{"job":"x","job":"y"},"values":[["1","line"]]}]}"#)
+            .expect("decodes");
+    assert!(decoded.rejected.is_empty(), "{:?}", messages(&decoded));
+    assert_eq!(single(&decoded).labels.get("job"), Some("y"));
+}
