@@ -181,3 +181,57 @@ fn amtool_manages_silences() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), id);
 }
+
+/// A real Prometheus 2.42 with Hearth as its Alertmanager: its alerts show
+/// in Hearth's Alertmanager API.
+#[test]
+fn prometheus_sends_its_alerts_to_hearth() {
+    let Some(prometheus) = external("prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hearth = Hearth::start(&dir.path().join("data"), &[]);
+    let hearth_addr = hearth.base.trim_start_matches("http://").to_string();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: g\n    rules:\n      - alert: Always\n        expr: vector(1)\n        labels: {severity: info}\n        annotations: {summary: from prometheus}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  evaluation_interval: 1s\nrule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{hearth_addr}']\n",
+            rules.display()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    // Prometheus' first send can come before it has discovered its
+    // Alertmanagers; a short resend delay brings the next one in seconds
+    // rather than a minute.
+    let (_prom, log) = start_prometheus(
+        &prometheus,
+        dir.path(),
+        &config,
+        port,
+        &["--rules.alert.resend-delay=2s"],
+    );
+    let client = client();
+    let alert = until("Prometheus' alert to reach Hearth", &log, || {
+        am_alerts(&client, &hearth.base)
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "Always")
+    });
+    assert_eq!(alert["labels"]["severity"], "info");
+    assert_eq!(alert["annotations"]["summary"], "from prometheus");
+    assert_eq!(alert["status"]["state"], "active");
+    assert!(
+        alert["generatorURL"]
+            .as_str()
+            .unwrap()
+            .contains("/graph?g0.expr=vector%281%29"),
+        "{alert}"
+    );
+}
