@@ -191,49 +191,50 @@ impl RuleManager {
         let _guard = self.eval_lock.lock().await;
         let now = self.clock.now_ms();
         let groups: Vec<_> = self.groups.lock().clone();
-        let mut evaluated = false;
-        for group in &groups {
-            let mut runtime = {
-                let g = group.lock();
-                if g.next_eval > now {
-                    continue;
-                }
-                g.clone()
-            };
-            let offset = self.offset(&runtime.def, runtime.interval_ms);
-            let ts = slot(now, runtime.interval_ms, offset);
-            let missed = (ts - runtime.next_eval) / runtime.interval_ms;
-            if missed > 0 {
-                tracing::warn!(group = %runtime.def.name, missed, "rule group missed evaluations");
-            }
-            let alerts = runtime.evaluate(ts, &self.ctx).await;
-            runtime.next_eval = ts + runtime.interval_ms;
-            let failed = runtime
-                .rules
-                .iter()
-                .filter(|r| r.health == Health::Err)
-                .count();
-            self.metrics.evaluated(
-                &runtime.def.file,
-                &runtime.def.name,
-                ts,
-                runtime.eval_duration.as_secs_f64(),
-                runtime.rules.len(),
-                failed,
-            );
-            *group.lock() = runtime;
-            evaluated = true;
-            if !alerts.is_empty() {
-                self.sink.send(alerts);
-            }
-        }
-        if evaluated {
+        let due: Vec<_> = groups
+            .iter()
+            .filter(|g| g.lock().next_eval <= now)
+            .collect();
+        // Groups are independent, so they run together: one slow group
+        // does not hold back the others' evaluations.
+        futures::future::join_all(due.iter().map(|g| self.evaluate_group(g, now))).await;
+        if !due.is_empty() {
             let snapshot: Vec<GroupRuntime> = groups.iter().map(|g| g.lock().clone()).collect();
             if let Err(e) = persist::save(&self.opts.state_file, &snapshot).await {
                 tracing::error!(error = %e, "could not save alert state");
             }
         }
         groups.iter().map(|g| g.lock().next_eval).min()
+    }
+
+    /// Evaluates one due group at its latest slot and hands on its alerts.
+    async fn evaluate_group(&self, group: &Mutex<GroupRuntime>, now: i64) {
+        let mut runtime = group.lock().clone();
+        let offset = self.offset(&runtime.def, runtime.interval_ms);
+        let ts = slot(now, runtime.interval_ms, offset);
+        let missed = (ts - runtime.next_eval) / runtime.interval_ms;
+        if missed > 0 {
+            tracing::warn!(group = %runtime.def.name, missed, "rule group missed evaluations");
+        }
+        let alerts = runtime.evaluate(ts, &self.ctx).await;
+        runtime.next_eval = ts + runtime.interval_ms;
+        let failed = runtime
+            .rules
+            .iter()
+            .filter(|r| r.health == Health::Err)
+            .count();
+        self.metrics.evaluated(
+            &runtime.def.file,
+            &runtime.def.name,
+            ts,
+            runtime.eval_duration.as_secs_f64(),
+            runtime.rules.len(),
+            failed,
+        );
+        *group.lock() = runtime;
+        if !alerts.is_empty() {
+            self.sink.send(alerts);
+        }
     }
 
     /// The groups as they stand, for the API.
