@@ -238,6 +238,13 @@ impl RuleAlerts {
         out
     }
 
+    /// The `ALERTS` and `ALERTS_FOR_STATE` series the active alerts write,
+    /// so that restored state knows what to mark stale when they end.
+    pub fn written_series(&self) -> impl Iterator<Item = BTreeMap<String, String>> + '_ {
+        self.active()
+            .flat_map(|a| [alerts_sample(a).labels, for_state_sample(a).labels])
+    }
+
     /// Pending and firing alerts.
     pub fn active(&self) -> impl Iterator<Item = &Alert> {
         self.alerts

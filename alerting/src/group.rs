@@ -211,6 +211,10 @@ async fn expand(
     ts: i64,
     ctx: &EvalContext,
 ) -> Result<Vec<Candidate>, String> {
+    // Most alerting rules match nothing most of the time; no thread hop then.
+    if result.is_empty() {
+        return Ok(Vec::new());
+    }
     let host = QueryHost {
         backend: Arc::clone(&ctx.backend),
         handle: tokio::runtime::Handle::current(),

@@ -1,7 +1,7 @@
 //! Alert state on disk, so that a restart keeps firing alerts firing (and
 //! not re-notified) and pending alerts keep their `for` progress.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -46,12 +46,15 @@ pub struct SavedGroup {
     rules: Vec<SavedRule>,
 }
 
+/// A rule's saved state: its alerts only. The series it wrote last are not
+/// kept (nor does Prometheus keep them): they would be rewritten every
+/// round and grow with recording-rule cardinality, for no more than stale
+/// markers of series that end across a restart.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SavedRule {
     name: String,
     alerting: bool,
     alerts: RuleAlerts,
-    previous_series: BTreeSet<BTreeMap<String, String>>,
 }
 
 const VERSION: u32 = 1;
@@ -127,7 +130,6 @@ fn saved_group(group: &GroupRuntime) -> SavedGroup {
                 name: def.name.clone(),
                 alerting: def.is_alerting(),
                 alerts: rt.alerts.clone(),
-                previous_series: rt.previous_series.clone(),
             })
             .collect(),
     }
@@ -163,7 +165,7 @@ pub fn restore(saved: &SavedGroup, group: &mut GroupRuntime, now: i64) {
                 alert.active_at += downtime;
                 downtime <= OUTAGE_TOLERANCE_MS
             });
-            runtime.previous_series = rule.previous_series.clone();
+            runtime.previous_series = runtime.alerts.written_series().collect();
         }
     }
 }

@@ -133,7 +133,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, host: &dyn Host) -> Result<Valu
         "stripDomain" => string(netutil::strip_domain(text(0))),
         "pathPrefix" => string(netutil::url_path(host.external_url())),
         "externalURL" => string(host.external_url().to_string()),
-        "parseDuration" => humanize::parse_duration(text(0)).map(Value::Float),
+        "parseDuration" => crate::duration::parse(text(0)).map(|d| Value::Float(d.as_secs_f64())),
         "humanize" => humanize::humanize(arg(0)).map(Value::String),
         "humanize1024" => humanize::humanize1024(arg(0)).map(Value::String),
         "humanizeDuration" => humanize::humanize_duration(arg(0)).map(Value::String),

@@ -1,6 +1,7 @@
 //! Prometheus' number, duration and time functions (`humanize*`, `toTime`,
-//! `toDuration`, `parseDuration`) with Prometheus' output formats, including
-//! how Go prints times and durations.
+//! `toDuration`) with Prometheus' output formats, including how Go prints
+//! times and durations. `parseDuration` uses the crate's rule-file duration
+//! parser, so templates and rule files accept the same durations.
 
 use chrono::DateTime;
 
@@ -221,67 +222,6 @@ pub(super) fn to_duration(v: &Value) -> Result<String, String> {
     Ok(go_duration((v * 1e9) as i64))
 }
 
-/// `parseDuration`: a Prometheus duration such as `1h30m` or `1y2w`, in seconds.
-pub(super) fn parse_duration(s: &str) -> Result<f64, String> {
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3600 * 1_000_000_000),
-        ("w", 7 * 24 * 3600 * 1_000_000_000),
-        ("d", 24 * 3600 * 1_000_000_000),
-        ("h", 3600 * 1_000_000_000),
-        ("m", 60 * 1_000_000_000),
-        ("s", 1_000_000_000),
-        ("ms", 1_000_000),
-    ];
-    match s {
-        "0" => return Ok(0.0),
-        "" => return Err("empty duration string".to_string()),
-        _ => {}
-    }
-    let invalid = || format!("not a valid duration string: {}", super::strconv::quote(s));
-    let mut rest = s;
-    let mut total: u64 = 0;
-    let mut last_unit = 0;
-    while !rest.is_empty() {
-        let digits_end = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits_end == 0 {
-            return Err(invalid());
-        }
-        let n: u64 = rest[..digits_end].parse().map_err(|_| invalid())?;
-        rest = &rest[digits_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if unit_end == 0 {
-            return Err(invalid());
-        }
-        let unit = &rest[..unit_end];
-        rest = &rest[unit_end..];
-        let Some(position) = UNITS.iter().position(|(u, _)| *u == unit) else {
-            return Err(format!(
-                "unknown unit {} in duration {}",
-                super::strconv::quote(unit),
-                super::strconv::quote(s)
-            ));
-        };
-        // Units must go from largest to smallest, each at most once.
-        if position < last_unit {
-            return Err(invalid());
-        }
-        last_unit = position + 1;
-        let mult = UNITS[position].1;
-        if n > (1u64 << 63) / mult {
-            return Err("duration out of range".to_string());
-        }
-        total += n * mult;
-        if total > i64::MAX as u64 {
-            return Err("duration out of range".to_string());
-        }
-    }
-    Ok(total as f64 / 1e9)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,27 +280,6 @@ mod tests {
         assert_eq!(go_duration(-60_000_000_000), "-1m0s");
         assert_eq!(go_duration(7_200_000_000_000), "2h0m0s");
         assert_eq!(h(to_duration, 3661.0), "1h1m1s");
-        assert_eq!(parse_duration("1h30m"), Ok(5400.0));
-        assert_eq!(parse_duration("1y2w3d"), Ok((365.0 + 17.0) * 86400.0));
-        assert_eq!(parse_duration("1s500ms"), Ok(1.5));
-        assert_eq!(parse_duration("0"), Ok(0.0));
-        assert_eq!(parse_duration(""), Err("empty duration string".to_string()));
-        assert_eq!(
-            parse_duration("1m1h"),
-            Err("not a valid duration string: \"1m1h\"".to_string())
-        );
-        assert_eq!(
-            parse_duration("5x"),
-            Err("unknown unit \"x\" in duration \"5x\"".to_string())
-        );
-        assert_eq!(
-            parse_duration("h"),
-            Err("not a valid duration string: \"h\"".to_string())
-        );
-        assert_eq!(
-            parse_duration("99999999999y"),
-            Err("duration out of range".to_string())
-        );
     }
 
     #[test]

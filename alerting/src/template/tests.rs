@@ -205,6 +205,16 @@ fn prometheus_functions_through_templates() {
         "1-2.5"
     );
     assert_eq!(alert("{{ parseDuration \"1h\" }}"), "3600");
+    assert_eq!(alert("{{ parseDuration \"1s500ms\" }}"), "1.5");
+    let err = parse_alert_template("a", "{{ parseDuration \"1m1h\" }}")
+        .expect("parses")
+        .execute(&data(), &host())
+        .expect_err("units out of order are refused, as in rule files");
+    assert!(
+        err.to_string()
+            .contains("not a valid duration string: \"1m1h\""),
+        "{err}"
+    );
     assert_eq!(
         alert("{{ 1435065584.128 | humanizeTimestamp }}"),
         "2015-06-23 13:19:44.128 +0000 UTC"
