@@ -16,6 +16,7 @@ use hearth_alerting::group::EvalContext;
 use hearth_alerting::manager::{ManagerOptions, RuleManager};
 use hearth_alerting::notify::{Notifier, NotifierOptions};
 use hearth_storage::EngineCell;
+use hearth_storage::logs::LogsCell;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
@@ -37,10 +38,12 @@ pub struct Alerting {
 
 impl Alerting {
     /// Builds the manager and loads the configured rule files; a bad rule
-    /// file stops start-up, as it does Prometheus'.
+    /// file stops start-up, as it does Prometheus'. PromQL rules query
+    /// `engine`, LogQL rules `logs`; both write to `engine`.
     pub async fn start(
         cfg: &Config,
         engine: EngineCell,
+        logs: LogsCell,
         load_config: ConfigLoader,
         registry: &mut Registry,
     ) -> anyhow::Result<Arc<Self>> {
@@ -51,6 +54,7 @@ impl Alerting {
         };
         let backend = StoreBackend::new(
             engine.clone(),
+            logs,
             cfg.promql.lookback,
             cfg.promql.timeout,
             cfg.promql.max_samples,
@@ -125,8 +129,9 @@ impl Alerting {
         }
     }
 
-    /// `/api/v1/rules`, `/api/v1/alerts`, `/-/reload` and, with a manual
-    /// clock, `/-/clock`.
+    /// `/api/v1/rules`, `/api/v1/alerts` (and Loki's ruler read paths:
+    /// `/prometheus/api/v1/{rules,alerts}`, `/loki/api/v1/rules`),
+    /// `/-/reload` and, with a manual clock, `/-/clock`.
     pub fn routes(self: &Arc<Self>) -> Router {
         let mut router = Router::new()
             .route("/-/reload", post(reload).put(reload))

@@ -104,6 +104,9 @@ pub struct RawConfig {
     /// Remote-write limits.
     #[serde(default)]
     pub remote_write: RawRemoteWrite,
+    /// Loki push limits and logs storage settings.
+    #[serde(default)]
+    pub logs: RawLogs,
     /// PromQL engine settings.
     #[serde(default)]
     pub query: RawQuery,
@@ -202,6 +205,24 @@ pub struct RawRemoteWrite {
     pub max_label_value_length: Option<usize>,
 }
 
+/// `logs:` section: Loki push limits and logs storage.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogs {
+    /// Longest line. Default `256KiB` (Loki's `max_line_size`).
+    pub max_line_size: Option<ByteSize>,
+    /// Most labels on one stream. Default 15.
+    pub max_labels_per_stream: Option<usize>,
+    /// Entries older than this when they arrive are refused. Default `7d`
+    /// (Loki's `reject_old_samples_max_age`); `0s` accepts any age.
+    pub reject_older_than: Option<HumanDuration>,
+    /// How far behind a stream's newest entry an entry may arrive.
+    /// Default `1h`.
+    pub out_of_order_window: Option<HumanDuration>,
+    /// How long log data is kept. Default: the storage retention.
+    pub retention: Option<HumanDuration>,
+}
+
 /// Values given on the command line or in `HEARTH_*` variables; they win
 /// over the file.
 #[derive(Clone, Debug, Default)]
@@ -257,6 +278,16 @@ pub struct Config {
     pub compaction_fan_in: usize,
     /// Remote-write limits.
     pub remote_write: hearth_ingest::prom_remote_write::Limits,
+    /// Loki push limits.
+    pub loki_push: hearth_ingest::loki_push::Limits,
+    /// Oldest acceptable log entry age; `None` accepts any.
+    pub logs_max_entry_age: Option<Duration>,
+    /// How far in the future a log entry may be.
+    pub logs_max_entry_future: Duration,
+    /// Logs out-of-order window.
+    pub logs_out_of_order_window: Duration,
+    /// Logs retention (falls back to `retention`).
+    pub logs_retention: Option<Duration>,
     /// PromQL engine settings.
     pub promql: hearth_query::http::query::PromqlSettings,
     /// Rule file globs: the file's, then the command line's.
@@ -402,6 +433,18 @@ impl Config {
                 hearth_storage::wal::FsyncPolicy::Interval(d.max(Duration::from_millis(1)))
             }
         };
+        let mut loki_push = hearth_ingest::loki_push::Limits::default();
+        if let Some(b) = raw.logs.max_line_size {
+            loki_push.max_line_bytes = b.0 as usize;
+        }
+        if let Some(n) = raw.logs.max_labels_per_stream {
+            loki_push.max_labels_per_stream = n;
+        }
+        let logs_max_entry_age = match raw.logs.reject_older_than {
+            None => Some(Duration::from_secs(7 * 86_400)),
+            Some(d) if d.0.is_zero() => None,
+            Some(d) => Some(d.0),
+        };
         let defaults = hearth_ingest::prom_remote_write::Limits::default();
         let rw = &raw.remote_write;
         let remote_write = hearth_ingest::prom_remote_write::Limits {
@@ -511,6 +554,14 @@ impl Config {
                 .map_or(64 << 20, |b| b.0)
                 .max(1 << 20),
             remote_write,
+            loki_push,
+            logs_max_entry_age,
+            logs_max_entry_future: Duration::from_secs(600),
+            logs_out_of_order_window: raw
+                .logs
+                .out_of_order_window
+                .map_or(Duration::from_secs(3600), |d| d.0),
+            logs_retention: raw.logs.retention.map(|d| d.0),
             promql,
             rule_files,
             alerting,
@@ -536,6 +587,28 @@ impl Config {
         o.head_flush_bytes = self.head_flush_size as usize;
         o.compaction.max_parts_open_day = self.compaction_fan_in;
         o.compaction.closed_after_ms = o.out_of_order_window_ms.max(3_600_000);
+        o
+    }
+
+    /// The logs engine options this configuration implies.
+    pub fn logs_options(&self) -> hearth_storage::LogsOptions {
+        let mut o = hearth_storage::LogsOptions::new(&self.data_dir);
+        o.fsync = self.wal_fsync;
+        o.out_of_order_window_ns = self.logs_out_of_order_window.as_nanos() as i64;
+        o.retention = hearth_storage::retention::RetentionPolicy {
+            max_age_ms: self
+                .logs_retention
+                .or(self.retention)
+                .map(|d| d.as_millis() as i64),
+            max_bytes: None,
+        };
+        // A quarter of the budget for the logs head; a part's text index
+        // is built in memory from one flush, so flushes stay modest.
+        o.head_memory_limit = (self.memory_limit / 4) as usize;
+        o.head_flush_bytes = (self.head_flush_size as usize).min(o.head_memory_limit / 2);
+        o.flush_interval = self.flush_interval;
+        o.compaction.max_parts_open_day = self.compaction_fan_in;
+        o.compaction.closed_after_ms = (o.out_of_order_window_ns / 1_000_000).max(3_600_000);
         o
     }
 
@@ -613,6 +686,25 @@ mod tests {
         assert_eq!(raw.alerting, reparsed.alerting);
         let cfg = Config::build(raw, Overrides::default()).unwrap();
         assert_eq!(cfg.http_addr.port(), 9700);
+        assert_eq!(
+            cfg.logs_max_entry_age,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(cfg.logs_out_of_order_window, Duration::from_secs(3600));
+        assert_eq!(cfg.loki_push.max_line_bytes, 256 << 10);
+    }
+
+    #[test]
+    fn logs_settings_apply() {
+        let text = "logs:\n  reject_older_than: 0s\n  max_line_size: 1KiB\n  retention: 3d\n";
+        let raw = RawConfig::from_yaml(text, Path::new("h.yaml")).unwrap();
+        let cfg = Config::build(raw, Overrides::default()).unwrap();
+        assert_eq!(cfg.logs_max_entry_age, None);
+        assert_eq!(cfg.loki_push.max_line_bytes, 1024);
+        assert_eq!(
+            cfg.logs_options().retention.max_age_ms,
+            Some(3 * 86_400_000)
+        );
     }
 
     #[test]

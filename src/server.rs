@@ -9,8 +9,9 @@ use anyhow::Context;
 use axum::Router;
 use axum::middleware;
 use axum::routing::get;
-use hearth_ingest::{IngestMetrics, RemoteWriteState};
+use hearth_ingest::{IngestMetrics, LokiPushState, RemoteWriteState};
 use hearth_query::QueryState;
+use hearth_storage::logs::{LogsCell, LogsEngine};
 use hearth_storage::metrics::StorageMetrics;
 use hearth_storage::object_store::DataStore;
 use hearth_storage::wal::FsyncPolicy;
@@ -33,18 +34,37 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
     let storage_metrics = StorageMetrics::new(&mut registry);
     let ingest_metrics = IngestMetrics::new(&mut registry);
     let engine = EngineCell::new();
-    let alerting = Alerting::start(&cfg, engine.clone(), load_config, &mut registry).await?;
+    let logs = LogsCell::new();
+    let alerting = Alerting::start(
+        &cfg,
+        engine.clone(),
+        logs.clone(),
+        load_config,
+        &mut registry,
+    )
+    .await?;
     let telemetry = Telemetry::new(registry);
 
     let app = Router::new()
-        .merge(admin::routes(engine.clone()))
+        .merge(admin::routes(admin::Engines {
+            metrics: engine.clone(),
+            logs: logs.clone(),
+        }))
         .merge(hearth_ingest::routes(RemoteWriteState {
             engine: engine.clone(),
             limits: Arc::new(cfg.remote_write),
+            metrics: ingest_metrics.clone(),
+        }))
+        .merge(hearth_ingest::loki_routes(LokiPushState {
+            engine: logs.clone(),
+            limits: Arc::new(cfg.loki_push),
+            max_entry_age_ns: cfg.logs_max_entry_age.map(|d| d.as_nanos() as i64),
+            max_entry_future_ns: cfg.logs_max_entry_future.as_nanos() as i64,
             metrics: ingest_metrics,
         }))
         .merge(hearth_query::routes(QueryState {
             engine: engine.clone(),
+            logs: logs.clone(),
             query_memory_limit: cfg.query_memory_limit(),
             promql: cfg.promql.clone(),
         }))
@@ -71,6 +91,7 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
     let opener = tokio::spawn(open_storage(
         cfg.clone(),
         engine.clone(),
+        logs.clone(),
         storage_metrics,
         stop_rx.clone(),
         fatal_tx,
@@ -93,6 +114,10 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
     let _ = stop_tx.send(true);
     opener.abort();
 
+    if let Some(logs) = logs.get() {
+        logs.close()
+            .context("could not sync the logs WAL on shutdown")?;
+    }
     if let Some(engine) = engine.get() {
         engine
             .close()
@@ -107,6 +132,7 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
 async fn open_storage(
     cfg: Config,
     cell: EngineCell,
+    logs_cell: LogsCell,
     metrics: StorageMetrics,
     stop: watch::Receiver<bool>,
     fatal: tokio::sync::mpsc::Sender<anyhow::Error>,
@@ -116,36 +142,61 @@ async fn open_storage(
         let store = DataStore::local(&cfg.data_dir.join("parts"))
             .context("cannot open the data directory")?;
         let started = std::time::Instant::now();
-        let (engine, report) = MetricsEngine::open(cfg.engine_options(), store, metrics)
-            .await
-            .context("cannot open metrics storage")?;
+        let (engine, report) =
+            MetricsEngine::open(cfg.engine_options(), store.clone(), metrics.clone())
+                .await
+                .context("cannot open metrics storage")?;
         tracing::info!(
             parts = report.parts,
             wal_records = report.wal_records,
             orphans_removed = report.orphans_removed,
             series = engine.index().len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "storage ready"
+            "metrics storage ready"
         );
-        anyhow::Ok(engine)
+        let started = std::time::Instant::now();
+        let (logs, report) = LogsEngine::open(cfg.logs_options(), store, metrics)
+            .await
+            .context("cannot open logs storage")?;
+        tracing::info!(
+            parts = report.parts,
+            wal_records = report.wal_records,
+            orphans_removed = report.orphans_removed,
+            streams = logs.index().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "logs storage ready"
+        );
+        anyhow::Ok((engine, logs))
     };
-    let engine = match opened.await {
+    let (engine, logs) = match opened.await {
         Ok(e) => e,
         Err(e) => {
             let _ = fatal.send(e).await;
             return;
         }
     };
+    // Logs first: `/-/ready` follows the metrics cell, so once it says
+    // ready both engines are.
+    logs_cell.set(Arc::clone(&logs));
     cell.set(Arc::clone(&engine));
     alerting.spawn(stop.clone());
     if let FsyncPolicy::Interval(every) = cfg.wal_fsync {
-        tokio::spawn(group_commit(Arc::clone(&engine), every, stop.clone()));
+        let (m, l) = (Arc::clone(&engine), Arc::clone(&logs));
+        tokio::spawn(group_commit(
+            move || {
+                m.sync_wal()?;
+                l.sync_wal()
+            },
+            every,
+            stop.clone(),
+        ));
     }
+    tokio::spawn(logs_upkeep(logs, stop.clone()));
     upkeep(engine, stop).await;
 }
 
 async fn group_commit(
-    engine: Arc<MetricsEngine>,
+    sync: impl Fn() -> hearth_storage::Result<()> + Send + Sync + Clone + 'static,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -155,8 +206,7 @@ async fn group_commit(
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        let e = Arc::clone(&engine);
-        match tokio::task::spawn_blocking(move || e.sync_wal()).await {
+        match tokio::task::spawn_blocking(sync.clone()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "WAL fsync failed"),
             Err(e) => tracing::error!(error = %e, "WAL fsync task failed"),
@@ -170,6 +220,17 @@ async fn upkeep(engine: Arc<MetricsEngine>, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tick.tick() => engine.maintain().await,
             // A burst or backfill fills the head faster than the tick.
+            _ = engine.flush_wanted() => engine.maintain().await,
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn logs_upkeep(engine: Arc<LogsEngine>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => engine.maintain().await,
             _ = engine.flush_wanted() => engine.maintain().await,
             _ = stop.changed() => return,
         }

@@ -1,5 +1,9 @@
 //! `/api/v1/rules` and `/api/v1/alerts` in Prometheus' shapes, which
-//! Grafana's data-source rule view and alert list read.
+//! Grafana's data-source rule view and alert list read; the same under
+//! `/prometheus/` listing LogQL rules only, where Loki's ruler serves them;
+//! and Loki's read-only rule configuration API (`/loki/api/v1/rules`).
+
+mod loki;
 
 use std::sync::Arc;
 
@@ -14,13 +18,16 @@ use serde_json::{Value, json};
 use crate::alert::{Alert, AlertState};
 use crate::group::GroupRuntime;
 use crate::manager::RuleManager;
-use crate::rulefmt::RuleKind;
+use crate::rulefmt::{Language, RuleKind};
 
 /// The rule and alert listing routes.
 pub fn routes(manager: Arc<RuleManager>) -> Router {
     Router::new()
         .route("/api/v1/rules", get(rules))
         .route("/api/v1/alerts", get(alerts))
+        .route("/prometheus/api/v1/rules", get(logql_rules))
+        .route("/prometheus/api/v1/alerts", get(logql_alerts))
+        .route("/loki/api/v1/rules", get(loki::rule_groups))
         .with_state(manager)
 }
 
@@ -62,7 +69,17 @@ fn parse_filter(raw: Option<&str>) -> Result<RuleFilter, String> {
 }
 
 async fn rules(State(manager): State<Arc<RuleManager>>, RawQuery(raw): RawQuery) -> Response {
-    let filter = match parse_filter(raw.as_deref()) {
+    list_rules(&manager, raw.as_deref(), None)
+}
+
+/// Loki's ruler answers Prometheus' rules API under `/prometheus`; only its
+/// own (LogQL) rules are there.
+async fn logql_rules(State(manager): State<Arc<RuleManager>>, RawQuery(raw): RawQuery) -> Response {
+    list_rules(&manager, raw.as_deref(), Some(Language::Logql))
+}
+
+fn list_rules(manager: &RuleManager, raw: Option<&str>, language: Option<Language>) -> Response {
+    let filter = match parse_filter(raw) {
         Ok(f) => f,
         Err(e) => {
             let body = json!({"status": "error", "errorType": "bad_data", "error": e});
@@ -72,6 +89,7 @@ async fn rules(State(manager): State<Arc<RuleManager>>, RawQuery(raw): RawQuery)
     let groups: Vec<Value> = manager
         .snapshot()
         .iter()
+        .filter(|g| language.is_none_or(|l| g.def.language == l))
         .filter(|g| filter.groups.is_empty() || filter.groups.contains(&g.def.name))
         .filter(|g| filter.files.is_empty() || filter.files.contains(&g.def.file))
         .filter_map(|g| group_json(g, &filter))
@@ -146,9 +164,18 @@ fn group_json(group: &GroupRuntime, filter: &RuleFilter) -> Option<Value> {
 }
 
 async fn alerts(State(manager): State<Arc<RuleManager>>) -> Response {
+    list_alerts(&manager, None)
+}
+
+async fn logql_alerts(State(manager): State<Arc<RuleManager>>) -> Response {
+    list_alerts(&manager, Some(Language::Logql))
+}
+
+fn list_alerts(manager: &RuleManager, language: Option<Language>) -> Response {
     let alerts: Vec<Value> = manager
         .snapshot()
         .iter()
+        .filter(|g| language.is_none_or(|l| g.def.language == l))
         .flat_map(|g| {
             g.rules
                 .iter()

@@ -1,6 +1,7 @@
 //! `hearth check rules`: validates rule files and reports exactly as
 //! `promtool check rules` does, so scripts and CI written for one work with
-//! the other.
+//! the other. Groups marked `language: logql` (Loki ruler rules) are
+//! checked the same way, their expressions as LogQL metric queries.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -83,4 +84,52 @@ fn duplicates_report(groups: &[GroupDef]) -> Option<String> {
     }
     text.push_str("Might cause inconsistency while recording expressions");
     Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> (i32, String, String) {
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        let file = dir.path().join("logs.yml");
+        if let Err(e) = std::fs::write(&file, text) {
+            panic!("{e}");
+        }
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = check_rules(std::slice::from_ref(&file), &mut out, &mut err);
+        let shown = file.display().to_string();
+        let text = |b: Vec<u8>| String::from_utf8_lossy(&b).replace(&shown, "F");
+        (code, text(out), text(err))
+    }
+
+    #[test]
+    fn logql_groups_are_checked() {
+        let good = "groups:\n- name: logs\n  language: logql\n  rules:\n  - alert: Errors\n    expr: sum(count_over_time({app=\"a\"} |= \"error\" [5m])) > 2\n    for: 1m\n  - record: app:lines:rate5m\n    expr: sum by (app) (rate({app=\"a\"}[5m]))\n";
+        assert_eq!(
+            run(good),
+            (
+                0,
+                "Checking F\n  SUCCESS: 2 rules found\n\n".into(),
+                String::new()
+            )
+        );
+        let log_query = "groups:\n- name: logs\n  language: logql\n  rules:\n  - alert: Lines\n    expr: '{app=\"a\"}'\n";
+        assert_eq!(
+            run(log_query),
+            (
+                1,
+                "Checking F\n\n".into(),
+                "  FAILED:\nF: 6:11: group \"logs\", rule 1, \"Lines\": could not parse expression: a LogQL rule must be a metric query, not a log query\n".into()
+            )
+        );
+        let unknown = "groups:\n- name: logs\n  language: sql\n  rules: []\n";
+        assert_eq!(
+            run(unknown).2,
+            "  FAILED:\nF: 3:13: group \"logs\": unknown language \"sql\"; use promql or logql\n"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use crate::alert::{Alert, Candidate, RuleAlerts, Timing};
 use crate::backend::{OutputSample, RuleBackend, RuleSample};
 use crate::notify::Alert as OutgoingAlert;
 use crate::recording::record;
-use crate::rulefmt::{GroupDef, RuleDef, RuleKind};
+use crate::rulefmt::{GroupDef, RuleDef, RuleExpr, RuleKind};
 use crate::template::{self, Host, Value};
 
 /// Whether a rule's last evaluation worked.
@@ -295,7 +295,9 @@ struct QueryHost {
 
 impl Host for QueryHost {
     fn query(&self, query: &str) -> Result<Vec<Value>, String> {
-        let expr = promql::parse(query).map_err(|e| e.message)?;
+        // Templates query in PromQL whatever the rule's language, as
+        // Prometheus' `query` function does.
+        let expr = RuleExpr::Promql(Arc::new(promql::parse(query).map_err(|e| e.message)?));
         let samples = self.handle.block_on(self.backend.query(&expr, self.ts))?;
         Ok(samples
             .into_iter()

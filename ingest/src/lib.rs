@@ -1,7 +1,6 @@
 //! Wire decoding and validation for everything Hearth takes in, and the HTTP
-//! routes that receive it. Today: Prometheus remote write 1.0 and 2.0 (with
-//! routes), and Loki push decoding (routes come with the logs storage
-//! engine). OTLP arrives with its own issue.
+//! routes that receive it. Today: Prometheus remote write 1.0 and 2.0 and
+//! Loki push. OTLP arrives with its own issue.
 #![deny(missing_docs)]
 
 pub mod loki_push;
@@ -13,6 +12,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 
+pub use loki_push::LokiPushState;
 pub use metrics::IngestMetrics;
 pub use prom_remote_write::handler::RemoteWriteState;
 
@@ -29,6 +29,16 @@ pub fn routes(state: RemoteWriteState) -> Router {
             "/api/v1/push",
             post(prom_remote_write::handler::remote_write),
         )
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// The Loki push route.
+pub fn loki_routes(state: LokiPushState) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/loki/api/v1/push", post(loki_push::handler::push))
+        .route("/api/prom/push", post(loki_push::handler::push))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

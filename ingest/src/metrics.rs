@@ -16,6 +16,8 @@ pub struct IngestMetrics {
     pub samples_rejected: Family<ReasonLabels, Counter>,
     /// Exemplars stored.
     pub exemplars_ingested: Counter,
+    /// Bytes of log lines stored.
+    pub log_bytes_ingested: Counter,
 }
 
 impl IngestMetrics {
@@ -36,6 +38,11 @@ impl IngestMetrics {
             "hearth_exemplars_ingested",
             "Exemplars stored",
             m.exemplars_ingested.clone(),
+        );
+        registry.register(
+            "hearth_log_bytes_ingested",
+            "Bytes of log lines stored",
+            m.log_bytes_ingested.clone(),
         );
         m
     }

@@ -1,6 +1,6 @@
 //! Hearth's read side: DataFusion over storage, SQL, and the Prometheus read
-//! APIs Grafana calls. PromQL is parsed and evaluated; LogQL is parsed
-//! (`logql`); TraceQL arrives with its issue.
+//! and Loki APIs Grafana calls. PromQL and LogQL are parsed and evaluated;
+//! TraceQL arrives with its issue.
 #![deny(missing_docs)]
 
 pub mod error;
@@ -13,6 +13,7 @@ pub mod table;
 use axum::Router;
 use axum::routing::{get, post};
 use hearth_storage::EngineCell;
+use hearth_storage::logs::LogsCell;
 
 pub use error::ApiError;
 
@@ -21,6 +22,8 @@ pub use error::ApiError;
 pub struct QueryState {
     /// The metrics engine, once replay is done.
     pub engine: EngineCell,
+    /// The logs engine, once replay is done.
+    pub logs: LogsCell,
     /// Bytes DataFusion may use per query before failing it.
     pub query_memory_limit: usize,
     /// PromQL engine settings.
@@ -58,5 +61,43 @@ pub fn routes(state: QueryState) -> Router {
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/sql", post(sql::handler::sql))
+        .merge(loki_routes())
         .with_state(state)
+}
+
+/// Loki's read API.
+fn loki_routes() -> Router<QueryState> {
+    use http::loki::{labels, query, tail};
+    Router::new()
+        .route("/loki/api/v1/query", get(query::query).post(query::query))
+        .route(
+            "/loki/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        )
+        .route(
+            "/loki/api/v1/labels",
+            get(labels::labels).post(labels::labels),
+        )
+        .route(
+            "/loki/api/v1/label/{name}/values",
+            get(labels::label_values).post(labels::label_values),
+        )
+        .route(
+            "/loki/api/v1/series",
+            get(labels::series).post(labels::series),
+        )
+        .route(
+            "/loki/api/v1/index/stats",
+            get(labels::index_stats).post(labels::index_stats),
+        )
+        .route(
+            "/loki/api/v1/index/volume",
+            get(labels::volume).post(labels::volume),
+        )
+        .route(
+            "/loki/api/v1/index/volume_range",
+            get(labels::volume_range).post(labels::volume_range),
+        )
+        .route("/loki/api/v1/status/buildinfo", get(labels::buildinfo))
+        .route("/loki/api/v1/tail", get(tail::tail))
 }

@@ -53,6 +53,9 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// A part's text index could not be built or read.
+    #[error("text index: {0}")]
+    Index(String),
     /// The engine is shutting down and takes no more writes.
     #[error("storage is shutting down")]
     ShuttingDown,

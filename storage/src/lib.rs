@@ -7,6 +7,7 @@ pub mod compact;
 pub mod engine;
 pub mod error;
 pub mod head;
+pub mod logs;
 pub mod logs_model;
 pub mod manifest;
 pub mod matcher;
@@ -23,6 +24,7 @@ pub use engine::{
     SeriesRejection,
 };
 pub use error::{Error, Result};
+pub use logs::{LogsCell, LogsEngine, LogsOptions};
 pub use logs_model::*;
 pub use matcher::{MatchOp, Matcher};
 pub use model::*;

@@ -95,6 +95,7 @@ mod tests {
             bytes: 100,
             level: 0,
             has_exemplars: false,
+            raw_bytes: 0,
         }
     }
 

@@ -67,6 +67,7 @@ mod tests {
             bytes,
             level: 0,
             has_exemplars: false,
+            raw_bytes: 0,
         }
     }
 

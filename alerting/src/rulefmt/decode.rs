@@ -24,6 +24,8 @@ pub struct RawGroup {
     pub limit: i64,
     /// `labels` (Prometheus 3).
     pub labels: Vec<(String, String)>,
+    /// `language` (Hearth's own), the scalar node if present.
+    pub language: Option<Node>,
     /// `rules`.
     pub rules: Vec<RawRule>,
 }
@@ -188,6 +190,13 @@ impl Decoder {
                 "query_offset" => group.query_offset = self.duration(value)?,
                 "limit" => group.limit = self.int(value),
                 "labels" => group.labels = self.string_map(value),
+                "language" => {
+                    if matches!(value.kind, Kind::Scalar { .. }) {
+                        group.language = Some(value.clone());
+                    } else {
+                        self.mismatch(value, "string");
+                    }
+                }
                 "rules" => {
                     for item in self.seq(value, "[]rulefmt.RuleNode") {
                         group.rules.push(self.rule(item)?);

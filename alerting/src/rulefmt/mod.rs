@@ -1,15 +1,17 @@
-//! Rule files in Prometheus' format: decoding, validation and the
-//! immutable group and rule definitions the evaluator runs.
+//! Rule files in Prometheus' format (and Loki's, which is the same with
+//! LogQL expressions, marked by the group's `language: logql`): decoding,
+//! validation and the immutable group and rule definitions the evaluator
+//! runs.
 
 pub mod decode;
+pub mod expr;
 pub mod validate;
 pub mod yaml;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use hearth_query::promql::ast::Expr;
+pub use expr::{Language, RuleExpr};
 
 /// A rule file that could not be loaded: each line is one problem, already
 /// prefixed with the file name as promtool prints it.
@@ -35,6 +37,8 @@ pub struct GroupDef {
     pub limit: usize,
     /// Labels added to every rule's output; rule labels win.
     pub labels: Vec<(String, String)>,
+    /// The language every rule's expression is written in.
+    pub language: Language,
     /// The rules, in file order.
     pub rules: Vec<RuleDef>,
 }
@@ -48,8 +52,8 @@ pub struct RuleDef {
     pub kind: RuleKind,
     /// The expression as written.
     pub expr_text: String,
-    /// The parsed expression.
-    pub expr: Arc<Expr>,
+    /// The parsed expression, in the group's language.
+    pub expr: RuleExpr,
     /// Labels to add (templates, for alerts), sorted by name.
     pub labels: Vec<(String, String)>,
 }
@@ -102,13 +106,15 @@ pub fn parse(file: &str, content: &str) -> Result<Vec<GroupDef>, RuleFileError> 
     }
     let mut groups = Vec::with_capacity(raw.len());
     for group in raw {
+        // Validation refused unknown languages already.
+        let language = validate::group_language(&group).unwrap_or_default();
         let mut rules = Vec::with_capacity(group.rules.len());
         for rule in group.rules {
             let expr_text = rule.expr_text().to_string();
             // Validation parsed it already; a failure here would be a bug,
             // still reported rather than panicking.
-            let expr = hearth_query::promql::parse(&expr_text)
-                .map_err(|e| fail(vec![format!("could not parse expression: {}", e.message)]))?;
+            let expr = RuleExpr::parse(language, &expr_text)
+                .map_err(|e| fail(vec![format!("could not parse expression: {e}")]))?;
             let (name, kind) = if rule.alert_name().is_empty() {
                 (rule.record_name().to_string(), RuleKind::Recording)
             } else {
@@ -125,7 +131,7 @@ pub fn parse(file: &str, content: &str) -> Result<Vec<GroupDef>, RuleFileError> 
                 name,
                 kind,
                 expr_text,
-                expr: Arc::new(expr),
+                expr,
                 labels: rule.labels,
             });
         }
@@ -136,6 +142,7 @@ pub fn parse(file: &str, content: &str) -> Result<Vec<GroupDef>, RuleFileError> 
             query_offset: group.query_offset,
             limit: usize::try_from(group.limit).unwrap_or(0),
             labels: group.labels,
+            language,
             rules,
         });
     }
@@ -202,5 +209,115 @@ mod tests {
             p,
             ["r.yml: 4:3: groupname: \"a\" is repeated in the same file"]
         );
+    }
+
+    const LOKI_GROUP: &str = "groups:\n- name: logs\n  language: logql\n  interval: 1m\n  rules:\n  - alert: Errors\n    expr: sum by (app) (count_over_time({app=\"a\"} |= \"error\" [5m])) > 2\n    for: 1m\n  - record: app:errors:rate5m\n    expr: sum by (app) (rate({app=\"a\"} |= \"error\" [5m]))\n";
+
+    #[test]
+    fn logql_groups_load_as_logql_rules() {
+        let groups = match parse("r.yml", LOKI_GROUP) {
+            Ok(g) => g,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(groups[0].language, Language::Logql);
+        assert_eq!(groups[0].rules.len(), 2);
+        for rule in &groups[0].rules {
+            assert!(matches!(rule.expr, RuleExpr::Logql(_)), "{rule:?}");
+            assert_eq!(rule.expr.language(), Language::Logql);
+        }
+        assert!(groups[0].rules[0].is_alerting());
+        assert_eq!(groups[0].rules[1].kind, RuleKind::Recording);
+        assert_eq!(
+            groups[0].rules[1].expr_text,
+            "sum by (app) (rate({app=\"a\"} |= \"error\" [5m]))"
+        );
+    }
+
+    #[test]
+    fn groups_default_to_promql() {
+        for language in [
+            "",
+            "  language: promql\n",
+            "  language:\n",
+            "  language: ''\n",
+        ] {
+            let text = format!(
+                "groups:\n- name: g\n{language}  rules:\n  - record: a\n    expr: sum(up)\n"
+            );
+            let groups = match parse("r.yml", &text) {
+                Ok(g) => g,
+                Err(e) => panic!("{text}: {e}"),
+            };
+            assert_eq!(groups[0].language, Language::Promql, "{text}");
+            assert!(matches!(groups[0].rules[0].expr, RuleExpr::Promql(_)));
+        }
+    }
+
+    #[test]
+    fn language_problems() {
+        let cases: [(&str, &[&str]); 5] = [
+            (
+                "groups:\n- name: x\n  language: sql\n  rules:\n  - record: a\n    expr: up\n",
+                &["r.yml: 3:13: group \"x\": unknown language \"sql\"; use promql or logql"],
+            ),
+            (
+                "groups:\n- name: l\n  language: logql\n  rules:\n  - alert: Lines\n    expr: '{app=\"a\"} |= \"error\"'\n",
+                &[
+                    "r.yml: 6:11: group \"l\", rule 1, \"Lines\": could not parse expression: a LogQL rule must be a metric query, not a log query",
+                ],
+            ),
+            (
+                "groups:\n- name: l\n  language: logql\n  rules:\n  - record: r\n    expr: sum(rate(up[5m]))\n",
+                &[
+                    "r.yml: 6:11: group \"l\", rule 1, \"r\": could not parse expression: parse error at line 1, col ",
+                ],
+            ),
+            (
+                // A LogQL query in a PromQL group is a PromQL syntax error.
+                "groups:\n- name: p\n  rules:\n  - record: r\n    expr: 'count_over_time({app=\"a\"} |= \"x\" [5m])'\n",
+                &["r.yml: 5:11: group \"p\", rule 1, \"r\": could not parse expression: "],
+            ),
+            (
+                "groups:\n- name: x\n  language: [logql]\n  rules: []\n",
+                &["r.yml: yaml: unmarshal errors:\n  line 3: cannot unmarshal !!seq into string"],
+            ),
+        ];
+        for (text, want) in cases {
+            let got = problems(text);
+            assert_eq!(got.len(), want.len(), "{text}: {got:?}");
+            for (g, w) in got.iter().zip(want) {
+                assert!(g.starts_with(w), "{text}:\n got {g}\nwant {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_language_is_reported_once_not_per_rule() {
+        let p = problems(
+            "groups:\n- name: x\n  language: sql\n  rules:\n  - record: a\n    expr: 'select 1'\n  - record: b\n    expr: up\n",
+        );
+        assert_eq!(
+            p,
+            ["r.yml: 3:13: group \"x\": unknown language \"sql\"; use promql or logql"]
+        );
+    }
+
+    proptest::proptest! {
+        /// Any quoted `language` value loads as its language or is refused
+        /// with the one group-level message, never anything else.
+        #[test]
+        fn any_language_name_loads_or_is_named_in_the_error(name in "[a-zA-Z0-9_ .-]{0,12}") {
+            let text = format!(
+                "groups:\n- name: g\n  language: '{name}'\n  rules:\n  - record: r\n    expr: vector(1)\n"
+            );
+            match (parse("r.yml", &text), Language::from_name(&name)) {
+                (Ok(groups), Some(language)) => proptest::prop_assert_eq!(groups[0].language, language),
+                (Err(e), None) => proptest::prop_assert_eq!(
+                    e.problems,
+                    vec![format!("r.yml: 3:13: group \"g\": unknown language {name:?}; use promql or logql")]
+                ),
+                (got, want) => proptest::prop_assert!(false, "{name:?}: {got:?} vs {want:?}"),
+            }
+        }
     }
 }

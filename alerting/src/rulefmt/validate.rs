@@ -4,8 +4,15 @@
 use std::collections::HashSet;
 
 use super::decode::{RawGroup, RawRule};
+use super::expr::{Language, RuleExpr};
 use super::yaml::Node;
 use crate::template;
+
+/// The language a group's `language` field names; `None` for a name that
+/// is neither `promql` nor `logql`.
+pub fn group_language(group: &RawGroup) -> Option<Language> {
+    Language::from_name(group.language.as_ref().map_or("", Node::text))
+}
 
 /// Validates every group; returns the problems in Prometheus' order.
 pub fn validate(groups: &[RawGroup]) -> Vec<String> {
@@ -22,13 +29,22 @@ pub fn validate(groups: &[RawGroup]) -> Vec<String> {
                 group.name
             ));
         }
+        let language = group_language(group);
+        if language.is_none() {
+            let (line, col) = pos(group.language.as_ref());
+            errors.push(format!(
+                "{line}:{col}: group {:?}: unknown language {:?}; use promql or logql",
+                group.name,
+                group.language.as_ref().map_or("", Node::text)
+            ));
+        }
         for (i, rule) in group.rules.iter().enumerate() {
             let name = if rule.alert_name().is_empty() {
                 rule.record_name()
             } else {
                 rule.alert_name()
             };
-            for problem in validate_rule(rule) {
+            for problem in validate_rule(rule, language) {
                 let context = format!("group {:?}, rule {}, {:?}", group.name, i + 1, name);
                 errors.push(match problem.at {
                     At::Two(a, b) => format!(
@@ -61,7 +77,9 @@ fn pos(node: Option<&Node>) -> (usize, usize) {
     node.map_or((0, 0), |n| (n.line, n.col))
 }
 
-fn validate_rule(rule: &RawRule) -> Vec<Problem> {
+/// Checks one rule; its expression only when the group's language is known
+/// (an unknown one is reported once, for the group).
+fn validate_rule(rule: &RawRule, language: Option<Language>) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut push = |at: At, message: String| out.push(Problem { at, message });
     let (record, alert) = (rule.record_name(), rule.alert_name());
@@ -83,10 +101,10 @@ fn validate_rule(rule: &RawRule) -> Vec<Problem> {
             At::One(pos(rule.expr.as_ref())),
             "field 'expr' must be set in rule".into(),
         );
-    } else if let Err(e) = hearth_query::promql::parse(expr) {
+    } else if let Some(Err(e)) = language.map(|l| RuleExpr::parse(l, expr)) {
         push(
             At::One(pos(rule.expr.as_ref())),
-            format!("could not parse expression: {}", e.message),
+            format!("could not parse expression: {e}"),
         );
     }
     if !record.is_empty() {

@@ -1,74 +1,45 @@
-//! The function table: Go's builtins and Prometheus' template functions, each
-//! with the parameter types Go checks before the call, plus the functions that
-//! work on query samples.
+//! Prometheus' template functions, each with the parameter types Go checks
+//! before the call, plus the functions that work on query samples. Go's
+//! builtins come from the engine.
 
 use std::collections::BTreeMap;
 
+use hearth_template::regexp;
+use hearth_template::strings;
+use hearth_template::{CustomParam, FuncSet, Param, Signature, Value};
+
 use super::Host;
-use super::builtins;
 use super::humanize;
 use super::netutil;
-use super::printf::{sprint, sprintf, sprintln};
-use super::regexp;
-use super::strfuncs;
-use super::value::Value;
 
-/// A parameter's Go type, which decides how arguments are checked and how
-/// literals are converted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Param {
-    /// `interface{}`: anything; literals become Go's ideal constants.
-    Any,
-    /// `reflect.Value` (Go's builtins): like `Any`, but a literal `nil` is refused.
-    Reflect,
-    /// `string`: strings only, and a literal must be a quoted string.
-    Str,
-    /// Prometheus' `*sample`: a map with `Labels` and `Value`, or nil.
-    Sample,
-    /// Prometheus' `queryResult`: a list of samples, or nil.
-    Vector,
-}
+/// Prometheus' `*sample`: a map with `Labels` and `Value`, or nil.
+const SAMPLE: Param = Param::Custom(CustomParam {
+    go_type: "*template.sample",
+    accepts: |v| matches!(v, Value::Map(_) | Value::Nil),
+    nil_ok: true,
+});
 
-impl Param {
-    /// The Go type name used in argument errors.
-    pub(super) fn go_type(self) -> &'static str {
-        match self {
-            Param::Any => "interface {}",
-            Param::Reflect => "reflect.Value",
-            Param::Str => "string",
-            Param::Sample => "*template.sample",
-            Param::Vector => "template.queryResult",
-        }
-    }
-}
+/// Prometheus' `queryResult`: a list of samples, or nil.
+const VECTOR: Param = Param::Custom(CustomParam {
+    go_type: "template.queryResult",
+    accepts: |v| matches!(v, Value::List(_) | Value::Nil),
+    nil_ok: true,
+});
 
-/// Fixed parameters, then the element type of a variadic tail if any.
-pub(super) struct Signature {
-    pub(super) fixed: &'static [Param],
-    pub(super) variadic: Option<Param>,
-}
-
-const fn sig(fixed: &'static [Param], variadic: Option<Param>) -> Signature {
-    Signature { fixed, variadic }
-}
-
-/// The signature of a known function, `None` for unknown names.
+/// The signature of a Prometheus function, `None` for other names.
 pub(super) fn signature(name: &str) -> Option<Signature> {
-    use Param::{Any, Reflect, Sample, Str, Vector};
+    use Param::{Any, Str};
+    let sig = Signature::new;
     Some(match name {
-        "and" | "or" | "index" | "slice" | "eq" => sig(&[Reflect], Some(Reflect)),
-        "not" | "len" => sig(&[Reflect], None),
-        "ne" | "lt" | "le" | "gt" | "ge" => sig(&[Reflect, Reflect], None),
-        "html" | "js" | "urlquery" | "print" | "println" | "args" => sig(&[], Some(Any)),
-        "printf" => sig(&[Str], Some(Any)),
+        "args" => sig(&[], Some(Any)),
         "query" | "safeHtml" | "title" | "toUpper" | "toLower" | "graphLink" | "tableLink"
         | "parseDuration" | "stripPort" | "stripDomain" => sig(&[Str], None),
-        "first" => sig(&[Vector], None),
-        "label" => sig(&[Str, Sample], None),
-        "value" | "strvalue" => sig(&[Sample], None),
+        "first" => sig(&[VECTOR], None),
+        "label" => sig(&[Str, SAMPLE], None),
+        "value" | "strvalue" => sig(&[SAMPLE], None),
         "reReplaceAll" => sig(&[Str, Str, Str], None),
         "match" => sig(&[Str, Str], None),
-        "sortByLabel" => sig(&[Str, Vector], None),
+        "sortByLabel" => sig(&[Str, VECTOR], None),
         "humanize" | "humanize1024" | "humanizeDuration" | "humanizePercentage"
         | "humanizeTimestamp" | "toTime" | "toDuration" => sig(&[Any], None),
         "pathPrefix" | "externalURL" => sig(&[], None),
@@ -76,9 +47,29 @@ pub(super) fn signature(name: &str) -> Option<Signature> {
     })
 }
 
-/// Whether `name` may be called; the parser rejects anything else.
-pub(super) fn is_defined(name: &str) -> bool {
-    signature(name).is_some()
+/// Whether `name` may be called: a Prometheus function or a Go builtin.
+#[cfg(test)]
+fn is_defined(name: &str) -> bool {
+    signature(name).is_some() || hearth_template::builtin_signature(name).is_some()
+}
+
+/// Prometheus' functions, with the host that answers queries while executing
+/// (parsing needs only the signatures, so it has none).
+pub(super) struct PromFuncs<'a> {
+    pub(super) host: Option<&'a dyn Host>,
+}
+
+impl FuncSet for PromFuncs<'_> {
+    fn signature(&self, name: &str) -> Option<Signature> {
+        signature(name)
+    }
+
+    fn call(&self, name: &str, args: Vec<Value>) -> Result<Value, String> {
+        match self.host {
+            Some(host) => call(name, args, host),
+            None => Err(format!("function {name} called without a host")),
+        }
+    }
 }
 
 static NIL: Value = Value::Nil;
@@ -87,28 +78,11 @@ static NIL: Value = Value::Nil;
 const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
 
 /// Calls `name` with arguments already checked against its signature.
-pub(super) fn call(name: &str, args: Vec<Value>, host: &dyn Host) -> Result<Value, String> {
+fn call(name: &str, args: Vec<Value>, host: &dyn Host) -> Result<Value, String> {
     let arg = |i: usize| args.get(i).unwrap_or(&NIL);
     let text = |i: usize| arg(i).as_str().unwrap_or("");
-    let rest = args.get(1..).unwrap_or(&[]);
     let string = |s: String| Ok(Value::String(s));
     match name {
-        "not" => Ok(Value::Bool(!arg(0).is_true())),
-        "len" => builtins::len(arg(0)).map(Value::Int),
-        "index" => builtins::index(arg(0), rest),
-        "slice" => builtins::slice(arg(0), rest),
-        "eq" => builtins::eq(arg(0), rest).map(Value::Bool),
-        "ne" => builtins::eq(arg(0), rest).map(|b| Value::Bool(!b)),
-        "lt" => builtins::lt(arg(0), arg(1)).map(Value::Bool),
-        "le" => builtins::le(arg(0), arg(1)).map(Value::Bool),
-        "gt" => builtins::le(arg(0), arg(1)).map(|b| Value::Bool(!b)),
-        "ge" => builtins::lt(arg(0), arg(1)).map(|b| Value::Bool(!b)),
-        "html" => string(strfuncs::html_escape(&builtins::eval_args(&args))),
-        "js" => string(strfuncs::js_escape(&builtins::eval_args(&args))),
-        "urlquery" => string(netutil::query_escape(&builtins::eval_args(&args))),
-        "print" => string(sprint(&args)),
-        "printf" => string(sprintf(text(0), rest)),
-        "println" => string(sprintln(&args)),
         "query" => host.query(text(0)).map(Value::List),
         "first" => first(arg(0)),
         "label" => label(text(0), arg(1)).map(Value::String),
@@ -124,9 +98,9 @@ pub(super) fn call(name: &str, args: Vec<Value>, host: &dyn Host) -> Result<Valu
         "reReplaceAll" => regexp::replace_all(text(0), text(1), text(2)).map(Value::String),
         "match" => regexp::is_match(text(0), text(1)).map(Value::Bool),
         "safeHtml" => string(text(0).to_string()),
-        "title" => string(strfuncs::title(text(0))),
-        "toUpper" => string(strfuncs::to_upper(text(0))),
-        "toLower" => string(strfuncs::to_lower(text(0))),
+        "title" => string(strings::title(text(0))),
+        "toUpper" => string(strings::to_upper(text(0))),
+        "toLower" => string(strings::to_lower(text(0))),
         "graphLink" => string(netutil::graph_link(text(0), 0)),
         "tableLink" => string(netutil::graph_link(text(0), 1)),
         "stripPort" => string(netutil::strip_port(text(0))),

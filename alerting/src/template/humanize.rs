@@ -5,9 +5,9 @@
 
 use chrono::DateTime;
 
-use super::ftoa::format_float;
-use super::strconv::{parse_float, parse_float_message};
-use super::value::Value;
+use hearth_template::Value;
+use hearth_template::ftoa::format_float;
+use hearth_template::strconv::{parse_float, parse_float_message};
 
 /// Go's `%.4g`, which every humanize function uses for its number.
 fn g4(v: f64) -> String {

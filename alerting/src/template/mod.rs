@@ -1,13 +1,14 @@
-//! Go's `text/template` language, as far as Prometheus alert templates use
-//! it, together with Prometheus' template functions.
+//! Prometheus alert templates: Go's `text/template` language (the
+//! `hearth-template` engine) with Prometheus' template functions
+//! (`humanize*`, `query`, `label`, `reReplaceAll`, `graphLink`, …).
 //!
-//! Behaviour follows Go and Prometheus closely, down to the wording of error
-//! messages and the way floats print (`1.23456789e+08`), because users bring
-//! templates written against Prometheus and compare the results.
+//! Behaviour follows Prometheus closely, down to the wording of error
+//! messages, because users bring templates written against Prometheus and
+//! compare the results.
 //!
 //! ```ignore
 //! // The same example runs as the unit test `tests::module_doc_example`;
-//! // it is not a doctest because the crate name changes when the module moves.
+//! // it is not a doctest because it needs a `Host`.
 //! use hearth_alerting::template::{alert_data, parse_alert_template};
 //! let labels = BTreeMap::from([("instance".to_string(), "h1:9100".to_string())]);
 //! let data = alert_data(&labels, &BTreeMap::new(), "http://hearth:9090", 0.5);
@@ -16,21 +17,9 @@
 //! ```
 #![deny(missing_docs)]
 
-mod builtins;
-mod error;
-mod exec;
-mod ftoa;
 mod funcs;
 mod humanize;
-mod lex;
 mod netutil;
-mod node;
-mod parse;
-mod printf;
-mod regexp;
-mod strconv;
-mod strfuncs;
-mod value;
 
 #[cfg(test)]
 mod proptests;
@@ -41,8 +30,9 @@ mod upstream_tests;
 
 use std::collections::BTreeMap;
 
-pub use error::{ErrorKind, TemplateError};
-pub use value::Value;
+pub use hearth_template::{ErrorKind, TemplateError, Value};
+
+use funcs::PromFuncs;
 
 /// What a template needs from the surrounding system.
 pub trait Host {
@@ -56,34 +46,29 @@ pub trait Host {
     fn now_ms(&self) -> i64;
 }
 
-/// A parsed template: the main text plus every `define`d or `block` template.
+/// A parsed template: the main text plus every `define`d or `block` template,
+/// with Prometheus' functions available.
 #[derive(Debug, Clone)]
 pub struct Template {
-    name: String,
-    text: String,
-    trees: BTreeMap<String, node::Tree>,
+    inner: hearth_template::Template,
 }
 
 impl Template {
     /// Parses `text` under template name `name`. Errors print exactly as
     /// Go's, e.g. `template: __alert_Dup:1: unclosed action`.
     pub fn parse(name: &str, text: &str) -> Result<Template, TemplateError> {
-        let trees = parse::parse(name, text, funcs::is_defined)?;
-        Ok(Template {
-            name: name.to_string(),
-            text: text.to_string(),
-            trees,
-        })
+        let inner = hearth_template::Template::parse(name, text, &PromFuncs { host: None })?;
+        Ok(Template { inner })
     }
 
     /// Executes with `.` = `data`; `host` answers `query` and the URL functions.
     pub fn execute(&self, data: &Value, host: &dyn Host) -> Result<String, TemplateError> {
-        exec::execute(self, data, host)
+        self.inner.execute(data, &PromFuncs { host: Some(host) })
     }
 
     /// The name the template was parsed under.
     pub fn name(&self) -> &str {
-        &self.name
+        self.inner.name()
     }
 }
 

@@ -1,24 +1,11 @@
-//! URL and address helpers with Go's semantics: `url.QueryEscape`, the path
-//! of the external URL, expression-browser links, and the host:port handling
-//! behind `stripPort`/`stripDomain` (Go's `net.SplitHostPort`).
+//! URL and address helpers with Go's semantics: the path of the external
+//! URL, expression-browser links, and the host:port handling behind
+//! `stripPort`/`stripDomain` (Go's `net.SplitHostPort`). Query escaping
+//! itself lives in the template engine, which `urlquery` needs too.
 
 use std::net::IpAddr;
 
-/// Go's `url.QueryEscape`: unreserved characters stay, space becomes `+`,
-/// every other byte is percent-encoded in upper-case hex.
-pub(super) fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+use hearth_template::url::query_escape;
 
 /// Prometheus' `graphLink`/`tableLink`: a path relative to the external URL.
 pub(super) fn graph_link(expr: &str, tab: u8) -> String {
@@ -129,11 +116,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn query_escape_matches_go() {
-        assert_eq!(
-            query_escape("up{job=\"a b\"} / 2~é"),
-            "up%7Bjob%3D%22a+b%22%7D+%2F+2~%C3%A9"
-        );
+    fn graph_links_escape_the_expression() {
         assert_eq!(
             graph_link("up == 0", 0),
             "/graph?g0.expr=up+%3D%3D+0&g0.tab=0"

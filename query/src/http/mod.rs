@@ -1,6 +1,7 @@
 //! The Prometheus HTTP API endpoints that need no PromQL evaluation.
 
 pub mod envelope;
+pub mod loki;
 pub mod metadata;
 pub mod params;
 pub mod query;

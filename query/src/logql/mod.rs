@@ -7,6 +7,8 @@
 pub mod ast;
 pub mod display;
 pub mod error;
+pub mod eval;
+pub mod exec;
 mod lex;
 mod parse;
 

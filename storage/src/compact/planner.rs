@@ -91,6 +91,7 @@ mod tests {
             bytes: 10,
             level: 0,
             has_exemplars: false,
+            raw_bytes: 0,
         }
     }
 

@@ -9,7 +9,7 @@ use super::open::merge_metadata;
 use crate::error::{Error, Result};
 use crate::model::{MetricsWrite, Sample, SeriesWrite};
 use crate::postings::SeriesEntry;
-use crate::wal::{WalRecord, encode_record};
+use crate::wal::encode_metrics;
 
 /// Samples of one series that were not stored, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,14 +108,12 @@ impl MetricsEngine {
         }
 
         let mut buf = Vec::new();
-        let record = WalRecord::Metrics(accepted);
-        encode_record(&record, &mut buf);
+        encode_metrics(&accepted, &mut buf);
         let before = (wal.bytes_written, wal.fsyncs);
         wal.append(&buf)?;
         self.metrics.wal_bytes.inc_by(wal.bytes_written - before.0);
         self.metrics.wal_fsyncs.inc_by(wal.fsyncs - before.1);
 
-        let WalRecord::Metrics(accepted) = record;
         let head = Arc::clone(&self.active.read());
         for (entry, series) in entries.iter().zip(&accepted.series) {
             head.append(entry, &series.samples);

@@ -31,6 +31,7 @@ pub use append::{AppendOutcome, SeriesRejection};
 pub use flush::FlushReport;
 pub use maintain::now_ms;
 pub use open::OpenReport;
+pub(crate) use open::remove_orphans;
 pub use read::MetricsSnapshot;
 pub use select::SelectedSeries;
 

@@ -47,7 +47,7 @@ impl MetricsEngine {
         let mut report = OpenReport::default();
         let manifest = Manifest::load(&store, SIGNAL).await?;
         report.parts = manifest.parts.len();
-        report.orphans_removed = remove_orphans(&store, &manifest).await?;
+        report.orphans_removed = remove_orphans(&store, &manifest, SIGNAL).await?;
 
         let index = SeriesIndex::new();
         for part in &manifest.parts {
@@ -93,13 +93,23 @@ impl MetricsEngine {
             let dir = wal_dir.clone();
             {
                 replay_dir(&dir, wal_from, |payload| {
-                    let WalRecord::Metrics(write) = decode_record(payload).map_err(|e| {
+                    let record = decode_record(payload).map_err(|e| {
                         Error::io(
                             "decode",
                             &dir,
                             std::io::Error::new(std::io::ErrorKind::InvalidData, e),
                         )
                     })?;
+                    let WalRecord::Metrics(write) = record else {
+                        return Err(Error::io(
+                            "decode",
+                            &dir,
+                            std::io::Error::new(
+                                std::io::ErrorKind::InvalidData,
+                                "a logs record in the metrics WAL",
+                            ),
+                        ));
+                    };
                     for series in &write.series {
                         match index.get_or_insert(&series.labels) {
                             Ok(entry) => {
@@ -152,17 +162,22 @@ pub(super) fn merge_metadata(map: &mut BTreeMap<String, Vec<MetricMetadata>>, m:
 
 /// Deletes objects under the signal's prefix that the manifest does not
 /// reference: the leftovers of a flush or compaction cut short by a crash.
-async fn remove_orphans(store: &DataStore, manifest: &Manifest) -> Result<usize> {
+/// Every signal lays its parts out the same way, so all share this.
+pub(crate) async fn remove_orphans(
+    store: &DataStore,
+    manifest: &Manifest,
+    signal: &str,
+) -> Result<usize> {
     let live: HashSet<String> = manifest
         .parts
         .iter()
-        .map(|p| p.dir(SIGNAL).to_string())
+        .map(|p| p.dir(signal).to_string())
         .collect();
-    let prefix = ObjectPath::from(SIGNAL);
+    let prefix = ObjectPath::from(signal);
     let mut removed = 0;
     for path in store.list(&prefix).await? {
         let s = path.to_string();
-        let Some(rest) = s.strip_prefix(&format!("{SIGNAL}/")) else {
+        let Some(rest) = s.strip_prefix(&format!("{signal}/")) else {
             continue;
         };
         if !rest.starts_with("day=") {

@@ -5,8 +5,8 @@
 mod object_reader;
 mod reader;
 mod schema;
-mod select;
-mod writer;
+pub(crate) mod select;
+pub(crate) mod writer;
 
 use object_store::path::Path as ObjectPath;
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,14 @@ pub struct PartMeta {
     pub level: u32,
     /// Whether `exemplars.parquet` exists.
     pub has_exemplars: bool,
+    /// Bytes of log lines before compression (logs parts only; 0 otherwise):
+    /// what compaction sizes merges by, and the index build's memory follows.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub raw_bytes: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl PartMeta {

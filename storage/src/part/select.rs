@@ -23,7 +23,7 @@ use crate::object_store::DataStore;
 const BATCH_ROWS: usize = 16 * 1024;
 
 /// True when some id of the sorted `ids` lies in `[min, max]`.
-fn any_in(ids: &[SeriesId], min: SeriesId, max: SeriesId) -> bool {
+pub(crate) fn any_in(ids: &[SeriesId], min: SeriesId, max: SeriesId) -> bool {
     let first = ids.partition_point(|&id| id < min);
     ids.get(first).is_some_and(|&id| id <= max)
 }
@@ -34,7 +34,7 @@ fn as_id(v: i64) -> SeriesId {
     v as u64
 }
 
-fn row_group_bounds(rg: &RowGroupMetaData, col: usize) -> Option<(i64, i64)> {
+pub(crate) fn row_group_bounds(rg: &RowGroupMetaData, col: usize) -> Option<(i64, i64)> {
     match rg.column(col).statistics()? {
         Statistics::Int64(s) => Some((*s.min_opt()?, *s.max_opt()?)),
         _ => None,
@@ -43,7 +43,7 @@ fn row_group_bounds(rg: &RowGroupMetaData, col: usize) -> Option<(i64, i64)> {
 
 /// Which pages of one column to read, as row selectors covering the row
 /// group; `wanted` sees each page's (min, max), `None` when unknown.
-fn page_selection(
+pub(crate) fn page_selection(
     meta: &ParquetMetaData,
     rg: usize,
     col: usize,

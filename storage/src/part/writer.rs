@@ -39,19 +39,21 @@ fn writer_properties() -> WriterProperties {
         .build()
 }
 
-fn parquet_err(path: &ObjectPath) -> impl FnOnce(parquet::errors::ParquetError) -> Error + '_ {
+pub(crate) fn parquet_err(
+    path: &ObjectPath,
+) -> impl FnOnce(parquet::errors::ParquetError) -> Error + '_ {
     move |source| Error::Parquet {
         path: path.to_string(),
         source,
     }
 }
 
-struct SeriesRow {
-    id: SeriesId,
-    labels: Vec<(String, String)>,
-    min_ts: i64,
-    max_ts: i64,
-    samples: u64,
+pub(crate) struct SeriesRow {
+    pub(crate) id: SeriesId,
+    pub(crate) labels: Vec<(String, String)>,
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+    pub(crate) samples: u64,
 }
 
 /// Streams one part to the object store. Series must be pushed in
@@ -86,6 +88,7 @@ impl PartWriter {
             bytes: 0,
             level,
             has_exemplars: false,
+            raw_bytes: 0,
         };
         let path = meta.samples_path(signal);
         let sink = BufWriter::new(store.object_store(), path.clone());
@@ -188,7 +191,7 @@ impl PartWriter {
 
 /// Encodes one batch as a whole Parquet file in memory: for the series and
 /// exemplar tables, which are small next to the samples.
-fn encode_small_file(batch: &RecordBatch, path: &ObjectPath) -> Result<Vec<u8>> {
+pub(crate) fn encode_small_file(batch: &RecordBatch, path: &ObjectPath) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     let mut writer =
         parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties()))
@@ -198,11 +201,11 @@ fn encode_small_file(batch: &RecordBatch, path: &ObjectPath) -> Result<Vec<u8>> 
     Ok(buf)
 }
 
-fn labels_builder() -> MapBuilder<StringBuilder, StringBuilder> {
+pub(crate) fn labels_builder() -> MapBuilder<StringBuilder, StringBuilder> {
     MapBuilder::new(None, StringBuilder::new(), StringBuilder::new())
 }
 
-fn series_batch(rows: &[SeriesRow]) -> Result<RecordBatch> {
+pub(crate) fn series_batch(rows: &[SeriesRow]) -> Result<RecordBatch> {
     let mut labels = labels_builder();
     for row in rows {
         for (n, v) in &row.labels {

@@ -1,17 +1,23 @@
 //! Record payloads. Byte 0 names the kind; the rest is a compact varint
 //! encoding of the write it carries (see `docs/format/wal.md`).
 
+use bytes::Bytes;
+
+use crate::logs_model::{LogEntry, LogsWrite, StreamWrite};
 use crate::model::{
     Exemplar, Label, Labels, MetricMetadata, MetricType, MetricsWrite, Sample, SeriesWrite,
 };
 
 const KIND_METRICS: u8 = 1;
+const KIND_LOGS: u8 = 2;
 
 /// A decoded WAL record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WalRecord {
     /// One accepted metrics write (only the samples that were accepted).
     Metrics(MetricsWrite),
+    /// One accepted logs write (only the entries that were accepted).
+    Logs(LogsWrite),
 }
 
 /// Why a record payload could not be decoded.
@@ -26,32 +32,53 @@ pub struct RecordError {
 
 /// Encodes a record payload into `out` (cleared first).
 pub fn encode_record(record: &WalRecord, out: &mut Vec<u8>) {
-    out.clear();
     match record {
-        WalRecord::Metrics(write) => {
-            out.push(KIND_METRICS);
-            put_uvarint(out, write.series.len() as u64);
-            for series in &write.series {
-                put_labels(out, series.labels.as_slice());
-                put_uvarint(out, series.samples.len() as u64);
-                for s in &series.samples {
-                    out.extend_from_slice(&s.ts.to_le_bytes());
-                    out.extend_from_slice(&s.value.to_bits().to_le_bytes());
-                }
-                put_uvarint(out, series.exemplars.len() as u64);
-                for e in &series.exemplars {
-                    put_labels(out, &e.labels);
-                    out.extend_from_slice(&e.ts.to_le_bytes());
-                    out.extend_from_slice(&e.value.to_bits().to_le_bytes());
-                }
-            }
-            put_uvarint(out, write.metadata.len() as u64);
-            for m in &write.metadata {
-                put_str(out, &m.metric_family_name);
-                put_str(out, m.metric_type.as_str());
-                put_str(out, &m.help);
-                put_str(out, &m.unit);
-            }
+        WalRecord::Metrics(write) => encode_metrics(write, out),
+        WalRecord::Logs(write) => encode_logs(write, out),
+    }
+}
+
+/// Encodes a metrics write as a record payload into `out` (cleared first).
+pub fn encode_metrics(write: &MetricsWrite, out: &mut Vec<u8>) {
+    out.clear();
+    out.push(KIND_METRICS);
+    put_uvarint(out, write.series.len() as u64);
+    for series in &write.series {
+        put_labels(out, series.labels.as_slice());
+        put_uvarint(out, series.samples.len() as u64);
+        for s in &series.samples {
+            out.extend_from_slice(&s.ts.to_le_bytes());
+            out.extend_from_slice(&s.value.to_bits().to_le_bytes());
+        }
+        put_uvarint(out, series.exemplars.len() as u64);
+        for e in &series.exemplars {
+            put_labels(out, &e.labels);
+            out.extend_from_slice(&e.ts.to_le_bytes());
+            out.extend_from_slice(&e.value.to_bits().to_le_bytes());
+        }
+    }
+    put_uvarint(out, write.metadata.len() as u64);
+    for m in &write.metadata {
+        put_str(out, &m.metric_family_name);
+        put_str(out, m.metric_type.as_str());
+        put_str(out, &m.help);
+        put_str(out, &m.unit);
+    }
+}
+
+/// Encodes a logs write as a record payload into `out` (cleared first).
+pub fn encode_logs(write: &LogsWrite, out: &mut Vec<u8>) {
+    out.clear();
+    out.push(KIND_LOGS);
+    put_uvarint(out, write.streams.len() as u64);
+    for stream in &write.streams {
+        put_labels(out, stream.labels.as_slice());
+        put_uvarint(out, stream.entries.len() as u64);
+        for e in &stream.entries {
+            out.extend_from_slice(&e.ts_ns.to_le_bytes());
+            put_uvarint(out, e.line.len() as u64);
+            out.extend_from_slice(&e.line);
+            put_labels(out, &e.structured_metadata);
         }
     }
 }
@@ -100,6 +127,32 @@ pub fn decode_record(buf: &[u8]) -> Result<WalRecord, RecordError> {
                 return Err(r.err("end of record"));
             }
             Ok(WalRecord::Metrics(MetricsWrite { series, metadata }))
+        }
+        KIND_LOGS => {
+            let n_streams = r.len("stream count")?;
+            let mut streams = Vec::with_capacity(n_streams.min(1 << 16));
+            for _ in 0..n_streams {
+                let labels = Labels::new(r.labels()?).map_err(|_| r.err("canonical labels"))?;
+                let n = r.len("entry count")?;
+                let mut entries = Vec::with_capacity(n.min(1 << 16));
+                for _ in 0..n {
+                    let ts_ns = r.i64("entry ts")?;
+                    let len = r.len("line length")?;
+                    let line = Bytes::copy_from_slice(&buf[r.pos..r.pos + len]);
+                    r.pos += len;
+                    let structured_metadata = r.labels()?;
+                    entries.push(LogEntry {
+                        ts_ns,
+                        line,
+                        structured_metadata,
+                    });
+                }
+                streams.push(StreamWrite { labels, entries });
+            }
+            if r.pos != buf.len() {
+                return Err(r.err("end of record"));
+            }
+            Ok(WalRecord::Logs(LogsWrite { streams }))
         }
         _ => Err(RecordError {
             offset: 0,

@@ -48,7 +48,9 @@ fn replay_all(dir: &std::path::Path) -> (Vec<WalRecord>, ReplayReport) {
 }
 
 fn same_bits(a: &WalRecord, b: &WalRecord) -> bool {
-    let (WalRecord::Metrics(a), WalRecord::Metrics(b)) = (a, b);
+    let (WalRecord::Metrics(a), WalRecord::Metrics(b)) = (a, b) else {
+        return a == b;
+    };
     a.series.len() == b.series.len()
         && a.series.iter().zip(&b.series).all(|(x, y)| {
             x.labels == y.labels
@@ -177,5 +179,37 @@ proptest! {
     #[test]
     fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = decode_record(&bytes);
+    }
+}
+
+#[test]
+fn logs_records_round_trip_byte_exact() {
+    use crate::logs_model::{LogEntry, LogsWrite, StreamWrite};
+    let write = LogsWrite {
+        streams: vec![StreamWrite {
+            labels: Labels::from_pairs([("app", "a")]).unwrap(),
+            entries: vec![
+                LogEntry {
+                    ts_ns: -5,
+                    line: bytes::Bytes::from_static(b"\xff\x00 multi\nline"),
+                    structured_metadata: vec![crate::model::Label::new("trace_id", "t")],
+                },
+                LogEntry {
+                    ts_ns: i64::MAX,
+                    line: bytes::Bytes::new(),
+                    structured_metadata: vec![],
+                },
+            ],
+        }],
+    };
+    let record = WalRecord::Logs(write);
+    let mut buf = Vec::new();
+    crate::wal::encode_record(&record, &mut buf);
+    assert_eq!(decode_record(&buf).unwrap(), record);
+    for cut in 0..buf.len() {
+        assert!(
+            decode_record(&buf[..cut]).is_err(),
+            "prefix of {cut} bytes decoded"
+        );
     }
 }

@@ -1,0 +1,82 @@
+//! Runs LogQL against the logs engine: the storage-facing half of
+//! evaluation. Log queries stream entries through the pipeline into a
+//! bounded, ordered result; metric queries first read every range
+//! aggregation's samples (one scan each), then hand them to the in-memory
+//! evaluator.
+
+mod samples;
+mod streams;
+
+use hearth_storage::{Matcher, logs::ScanStats};
+
+pub use samples::run_metric_query;
+pub use streams::{LogLine, LogQueryParams, LogQueryResult, run_log_query};
+
+use super::ast::{LabelMatcher, Stage};
+use super::eval::metric::MetricError;
+use super::eval::pipeline::{PipelineError, leading_required_substrings};
+
+/// Why a query could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The pipeline could not be built (bad regex, template, ...).
+    #[error("{0}")]
+    Pipeline(#[from] PipelineError),
+    /// Metric evaluation failed (pipeline error in a series, limits, ...).
+    #[error("{0}")]
+    Metric(#[from] MetricError),
+    /// A selector matcher is invalid.
+    #[error("{0}")]
+    Matcher(String),
+    /// Storage failed.
+    #[error("{0}")]
+    Storage(#[from] hearth_storage::Error),
+    /// The query would read more than it may.
+    #[error("{0}")]
+    Limit(String),
+}
+
+impl ExecError {
+    /// True for errors the user caused (HTTP 400) rather than the server.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, ExecError::Storage(_))
+    }
+}
+
+/// Storage matchers of a selector.
+pub fn storage_matchers(matchers: &[LabelMatcher]) -> Result<Vec<Matcher>, ExecError> {
+    matchers
+        .iter()
+        .map(|m| {
+            Matcher::new(m.op, &m.name, &m.value).map_err(|e| ExecError::Matcher(e.to_string()))
+        })
+        .collect()
+}
+
+/// Substrings the text index may use to narrow a scan.
+pub fn required_substrings(stages: &[Stage]) -> Vec<Vec<Vec<u8>>> {
+    leading_required_substrings(stages)
+        .into_iter()
+        .map(|alts| alts.into_iter().map(String::into_bytes).collect())
+        .collect()
+}
+
+/// What a query read, for Loki's `stats` object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecStats {
+    /// Lines that went through the pipeline.
+    pub lines_processed: u64,
+    /// Bytes of those lines.
+    pub bytes_processed: u64,
+    /// Storage-level figures summed over every scan.
+    pub streams: u64,
+    /// Parts read.
+    pub parts_read: u64,
+}
+
+impl ExecStats {
+    pub(crate) fn add_scan(&mut self, s: &ScanStats) {
+        self.streams += s.streams;
+        self.parts_read += s.parts_read;
+    }
+}

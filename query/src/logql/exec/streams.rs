@@ -1,0 +1,233 @@
+//! Log queries: entries in `[start, end)` through the pipeline, the first
+//! `limit` in the query's direction.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use hearth_storage::logs::{HeadEntry, LogScan, LogsEngine, ScanSink};
+use hearth_storage::postings::SeriesEntry;
+
+use super::{ExecError, ExecStats, required_substrings, storage_matchers};
+use crate::logql::ast::LogQuery;
+use crate::logql::eval::labels::LabelPairs;
+use crate::logql::eval::pipeline::{InputEntry, Pipeline};
+
+/// What a log query asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct LogQueryParams {
+    /// Inclusive start (ns).
+    pub start_ns: i64,
+    /// Exclusive end (ns).
+    pub end_ns: i64,
+    /// Most entries returned.
+    pub limit: usize,
+    /// Newest first.
+    pub backward: bool,
+}
+
+/// One returned entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    /// Time (ns).
+    pub ts_ns: i64,
+    /// The line after the pipeline.
+    pub line: Vec<u8>,
+    /// The stream's own labels.
+    pub stream: Arc<LabelPairs>,
+    /// Every label after the pipeline (stream, metadata, parsed).
+    pub labels: LabelPairs,
+    /// The structured metadata among `labels`.
+    pub structured_metadata: LabelPairs,
+    /// The parsed labels among `labels`.
+    pub parsed: LabelPairs,
+}
+
+/// Entries in the query's direction, plus what it cost.
+#[derive(Debug, Default)]
+pub struct LogQueryResult {
+    /// Entries, ordered by the query's direction.
+    pub lines: Vec<LogLine>,
+    /// Cost figures.
+    pub stats: ExecStats,
+}
+
+/// Orders kept entries so the heap's top is the one to drop first.
+struct Kept {
+    key: (i64, u64),
+    line: LogLine,
+}
+
+impl PartialEq for Kept {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Kept {}
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Kept {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+struct Sink<'a> {
+    pipeline: &'a Pipeline,
+    params: LogQueryParams,
+    /// Backward keeps the newest: a min-heap (drop the oldest). Forward
+    /// keeps the oldest: a max-heap.
+    newest: BinaryHeap<Reverse<Kept>>,
+    oldest: BinaryHeap<Kept>,
+    seq: u64,
+    stats: ExecStats,
+    stream_labels: std::collections::HashMap<u64, Arc<LabelPairs>>,
+}
+
+impl Sink<'_> {
+    fn len(&self) -> usize {
+        self.newest.len() + self.oldest.len()
+    }
+
+    fn full(&self) -> bool {
+        self.len() >= self.params.limit
+    }
+
+    /// The time an entry must beat to get in once the result is full.
+    fn bar(&self) -> Option<i64> {
+        if !self.full() {
+            return None;
+        }
+        if self.params.backward {
+            self.newest.peek().map(|k| k.0.key.0)
+        } else {
+            self.oldest.peek().map(|k| k.key.0)
+        }
+    }
+
+    fn push(&mut self, line: LogLine) {
+        self.seq += 1;
+        let kept = Kept {
+            key: (line.ts_ns, self.seq),
+            line,
+        };
+        if self.params.backward {
+            self.newest.push(Reverse(kept));
+            if self.newest.len() > self.params.limit {
+                self.newest.pop();
+            }
+        } else {
+            self.oldest.push(kept);
+            if self.oldest.len() > self.params.limit {
+                self.oldest.pop();
+            }
+        }
+    }
+}
+
+impl ScanSink for Sink<'_> {
+    fn rows(&mut self, stream: &Arc<SeriesEntry>, rows: Vec<HeadEntry>) {
+        let labels = Arc::clone(self.stream_labels.entry(stream.id).or_insert_with(|| {
+            Arc::new(
+                stream
+                    .labels
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+            )
+        }));
+        let mut metadata: Vec<(String, String)> = Vec::new();
+        for row in rows {
+            if let Some(bar) = self.bar() {
+                let beaten = if self.params.backward {
+                    row.ts_ns > bar
+                } else {
+                    row.ts_ns < bar
+                };
+                if !beaten {
+                    continue;
+                }
+            }
+            self.stats.lines_processed += 1;
+            self.stats.bytes_processed += row.line.len() as u64;
+            metadata.clear();
+            metadata.extend(
+                row.metadata
+                    .iter()
+                    .map(|l| (l.name.clone(), l.value.clone())),
+            );
+            let Some(out) = self.pipeline.process(InputEntry {
+                ts_ns: row.ts_ns,
+                line: &row.line,
+                stream: &labels,
+                structured_metadata: &metadata,
+            }) else {
+                continue;
+            };
+            self.push(LogLine {
+                ts_ns: row.ts_ns,
+                line: out.line,
+                stream: Arc::clone(&labels),
+                labels: out.labels,
+                structured_metadata: out.structured_metadata,
+                parsed: out.parsed,
+            });
+        }
+    }
+
+    fn wants(&mut self, min_ts: i64, max_ts: i64) -> bool {
+        match self.bar() {
+            None => true,
+            Some(bar) if self.params.backward => max_ts > bar,
+            Some(bar) => min_ts < bar,
+        }
+    }
+}
+
+/// Runs a log query.
+pub async fn run_log_query(
+    engine: &LogsEngine,
+    query: &LogQuery,
+    params: LogQueryParams,
+) -> Result<LogQueryResult, ExecError> {
+    let pipeline = Pipeline::new(&query.pipeline)?;
+    let matchers = storage_matchers(&query.matchers)?;
+    let required = required_substrings(&query.pipeline);
+    let scan = LogScan {
+        matchers: &matchers,
+        start_ns: params.start_ns,
+        end_ns: params.end_ns,
+        required: &required,
+        backward: params.backward,
+    };
+    let mut sink = Sink {
+        pipeline: &pipeline,
+        params,
+        newest: BinaryHeap::new(),
+        oldest: BinaryHeap::new(),
+        seq: 0,
+        stats: ExecStats::default(),
+        stream_labels: Default::default(),
+    };
+    if params.limit > 0 {
+        let scanned = engine.scan(&scan, &mut sink).await?;
+        sink.stats.add_scan(&scanned);
+    }
+    let mut kept: Vec<Kept> = sink
+        .newest
+        .into_iter()
+        .map(|r| r.0)
+        .chain(sink.oldest)
+        .collect();
+    kept.sort();
+    if params.backward {
+        kept.reverse();
+    }
+    Ok(LogQueryResult {
+        lines: kept.into_iter().map(|k| k.line).collect(),
+        stats: sink.stats,
+    })
+}

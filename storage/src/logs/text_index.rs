@@ -1,0 +1,564 @@
+//! The per-part full-text index over log lines (DESIGN §2): a Tantivy index
+//! whose doc id is the row number in `entries.parquet`, over line tokens.
+//!
+//! A token is a maximal run of ASCII letters, digits and `_`; every other
+//! byte separates tokens, so lines that are not UTF-8 tokenise the same as
+//! their lossy conversion. Tokens are kept case-sensitive because `|=` is.
+//! The index only narrows: a substring needle maps to constraints on whole
+//! tokens (see [`NeedleRuns`]) and every candidate row is re-checked.
+//!
+//! Tantivy writes a directory of files; they are packed into one object
+//! (`index.tantivy`) so a part stays a handful of objects in any store.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use roaring::RoaringBitmap;
+use tantivy::directory::RamDirectory;
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer, TokenizerManager};
+use tantivy::{
+    Directory, DocSet, Index, IndexBuilder, SingleSegmentIndexWriter, TERMINATED, TantivyDocument,
+};
+
+use crate::error::{Error, Result};
+
+const TOKENIZER: &str = "hearth_log";
+const LINE_FIELD: &str = "line";
+/// Holds the single token [`LONG_FLAG`] for rows with a token longer than
+/// [`MAX_TOKEN`]: such tokens are not indexed, so those rows stay candidates
+/// for every needle.
+const FLAG_FIELD: &str = "flag";
+const LONG_FLAG: &str = "long";
+/// Longest token indexed, in bytes.
+pub const MAX_TOKEN: usize = 256;
+const MAGIC: &[u8; 4] = b"HTX1";
+/// Memory the index writer's arena may use; it grows past this if a part
+/// needs more, since a part's index is always one segment.
+const WRITER_ARENA: usize = 32 << 20;
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Token runs of `bytes`: (start, end) of each maximal run of token bytes.
+fn token_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        while pos < bytes.len() && !is_token_byte(bytes[pos]) {
+            pos += 1;
+        }
+        if pos >= bytes.len() {
+            return None;
+        }
+        let start = pos;
+        while pos < bytes.len() && is_token_byte(bytes[pos]) {
+            pos += 1;
+        }
+        Some((start, pos))
+    })
+}
+
+#[derive(Clone, Default)]
+struct LogTokenizer {
+    token: Token,
+}
+
+struct LogTokenStream<'a> {
+    text: &'a str,
+    pos: usize,
+    index: usize,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for LogTokenizer {
+    type TokenStream<'a> = LogTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> LogTokenStream<'a> {
+        self.token.reset();
+        LogTokenStream {
+            text,
+            pos: 0,
+            index: 0,
+            token: &mut self.token,
+        }
+    }
+}
+
+impl TokenStream for LogTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        let bytes = self.text.as_bytes();
+        loop {
+            while self.pos < bytes.len() && !is_token_byte(bytes[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos >= bytes.len() {
+                return false;
+            }
+            let start = self.pos;
+            while self.pos < bytes.len() && is_token_byte(bytes[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos - start > MAX_TOKEN {
+                continue;
+            }
+            self.token.text.clear();
+            // Token bytes are ASCII, so the slice is on char boundaries.
+            self.token.text.push_str(&self.text[start..self.pos]);
+            self.token.offset_from = start;
+            self.token.offset_to = self.pos;
+            self.token.position = self.index;
+            self.index += 1;
+            return true;
+        }
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+fn schema() -> (Schema, Field, Field) {
+    let mut builder = Schema::builder();
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer(TOKENIZER)
+        .set_index_option(IndexRecordOption::Basic)
+        .set_fieldnorms(false);
+    let opts = TextOptions::default().set_indexing_options(indexing);
+    let line = builder.add_text_field(LINE_FIELD, opts.clone());
+    let flag = builder.add_text_field(FLAG_FIELD, opts);
+    (builder.build(), line, flag)
+}
+
+fn index_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Index(format!("{what}: {e}"))
+}
+
+/// Builds a part's index; rows must be added in row order.
+pub struct TextIndexBuilder {
+    writer: SingleSegmentIndexWriter,
+    line: Field,
+    flag: Field,
+    rows: u64,
+}
+
+impl TextIndexBuilder {
+    /// An empty index.
+    pub fn new() -> Result<Self> {
+        let (schema, line, flag) = schema();
+        let tokenizers = TokenizerManager::default();
+        tokenizers.register(TOKENIZER, LogTokenizer::default());
+        let builder = IndexBuilder::new().schema(schema).tokenizers(tokenizers);
+        let writer = builder
+            .single_segment_index_writer(RamDirectory::create(), WRITER_ARENA)
+            .map_err(|e| index_err("create", e))?;
+        Ok(Self {
+            writer,
+            line,
+            flag,
+            rows: 0,
+        })
+    }
+
+    /// Adds the next row's line.
+    pub fn add(&mut self, line: &[u8]) -> Result<()> {
+        let mut doc = TantivyDocument::new();
+        doc.add_text(self.line, String::from_utf8_lossy(line));
+        if token_runs(line).any(|(s, e)| e - s > MAX_TOKEN) {
+            doc.add_text(self.flag, LONG_FLAG);
+        }
+        self.writer
+            .add_document(doc)
+            .map_err(|e| index_err("add", e))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Finishes the index and packs its files into one blob.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        let index = self
+            .writer
+            .finalize()
+            .map_err(|e| index_err("finalize", e))?;
+        let dir = index.directory();
+        let mut files: Vec<PathBuf> = dir.list_managed_files().into_iter().collect();
+        files.push(PathBuf::from("meta.json"));
+        files.sort();
+        files.dedup();
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        let mut packed = Vec::new();
+        for path in &files {
+            if !dir.exists(path).map_err(|e| index_err("list", e))? {
+                continue;
+            }
+            let data = dir.atomic_read(path).map_err(|e| index_err("read", e))?;
+            packed.push((path.to_string_lossy().into_owned(), data));
+        }
+        out.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        for (name, data) in packed {
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+            out.extend_from_slice(&data);
+        }
+        Ok(out)
+    }
+}
+
+/// How a needle constrains tokens. A token run of the needle that has a
+/// separator on both sides (inside the needle) must be a whole line token;
+/// one touching only the needle's end must start a token; one touching only
+/// its start must end a token; one spanning the whole needle may sit
+/// anywhere inside a token.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct NeedleRuns {
+    /// Tokens that must appear whole.
+    pub exact: Vec<String>,
+    /// Prefixes of some token.
+    pub prefix: Vec<String>,
+    /// Suffixes of some token.
+    pub suffix: Vec<String>,
+    /// Infixes of some token.
+    pub infix: Vec<String>,
+}
+
+impl NeedleRuns {
+    /// Splits `needle` into token constraints. Runs longer than
+    /// [`MAX_TOKEN`] constrain nothing (such tokens are not indexed).
+    pub fn of(needle: &[u8]) -> Self {
+        let mut runs = Self::default();
+        for (start, end) in token_runs(needle) {
+            if end - start > MAX_TOKEN {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(&needle[start..end]) else {
+                continue;
+            };
+            let text = text.to_owned();
+            match (start == 0, end == needle.len()) {
+                (false, false) => runs.exact.push(text),
+                (false, true) => runs.prefix.push(text),
+                (true, false) => runs.suffix.push(text),
+                (true, true) => runs.infix.push(text),
+            }
+        }
+        runs
+    }
+
+    /// True when the needle constrains nothing the index can check.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty()
+            && self.prefix.is_empty()
+            && self.suffix.is_empty()
+            && self.infix.is_empty()
+    }
+}
+
+/// An opened part index.
+pub struct TextIndex {
+    index: Index,
+    rows: u32,
+    bytes: usize,
+}
+
+impl std::fmt::Debug for TextIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextIndex")
+            .field("rows", &self.rows)
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+impl TextIndex {
+    /// Opens a packed index.
+    pub fn open(blob: &[u8]) -> Result<Self> {
+        let corrupt = |what: &str| index_err("open", what);
+        let mut pos = 0usize;
+        let mut take = |n: usize| -> Result<&[u8]> {
+            let slice = blob
+                .get(pos..pos + n)
+                .ok_or_else(|| corrupt("truncated index blob"))?;
+            pos += n;
+            Ok(slice)
+        };
+        if take(4)? != MAGIC {
+            return Err(corrupt("not a Hearth text index"));
+        }
+        let count = u32::from_le_bytes(take(4)?.try_into().map_err(|_| corrupt("count"))?);
+        let dir = RamDirectory::create();
+        for _ in 0..count {
+            let n = u32::from_le_bytes(take(4)?.try_into().map_err(|_| corrupt("name"))?);
+            let name = std::str::from_utf8(take(n as usize)?)
+                .map_err(|_| corrupt("file name"))?
+                .to_owned();
+            let len = u64::from_le_bytes(take(8)?.try_into().map_err(|_| corrupt("length"))?);
+            let len = usize::try_from(len).map_err(|_| corrupt("length"))?;
+            let data = take(len)?;
+            tantivy::Directory::atomic_write(&dir, Path::new(&name), data)
+                .map_err(|e: io::Error| index_err("load", e))?;
+        }
+        let index = Index::open(dir).map_err(|e| index_err("open", e))?;
+        index
+            .tokenizers()
+            .register(TOKENIZER, LogTokenizer::default());
+        let rows = index
+            .searchable_segment_metas()
+            .map_err(|e| index_err("open", e))?
+            .iter()
+            .map(|m| m.max_doc())
+            .sum();
+        Ok(Self {
+            index,
+            rows,
+            bytes: blob.len(),
+        })
+    }
+
+    /// Rows indexed.
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// Size of the packed index, for cache accounting.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Rows that may contain `needle`, or `None` when the index cannot
+    /// narrow the search (no usable token in the needle).
+    pub fn candidates(&self, needle: &[u8]) -> Result<Option<RoaringBitmap>> {
+        let runs = NeedleRuns::of(needle);
+        if runs.is_empty() {
+            return Ok(None);
+        }
+        let reader = self
+            .index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| index_err("reader", e))?;
+        let searcher = reader.searcher();
+        let schema = self.index.schema();
+        let line = schema
+            .get_field(LINE_FIELD)
+            .map_err(|e| index_err("schema", e))?;
+        let flag = schema
+            .get_field(FLAG_FIELD)
+            .map_err(|e| index_err("schema", e))?;
+        let mut result = RoaringBitmap::new();
+        let mut base: u32 = 0;
+        for segment in searcher.segment_readers() {
+            let lines = segment
+                .inverted_index(line)
+                .map_err(|e| index_err("postings", e))?;
+            let flags = segment
+                .inverted_index(flag)
+                .map_err(|e| index_err("postings", e))?;
+            let mut rows: Option<RoaringBitmap> = None;
+            let narrow = |rows: &mut Option<RoaringBitmap>, hits: RoaringBitmap| {
+                *rows = Some(match rows.take() {
+                    Some(r) => r & hits,
+                    None => hits,
+                });
+            };
+            // Exact tokens and prefixes are cheap dictionary lookups; when
+            // they exist, suffix and infix runs (which scan the dictionary)
+            // add little and are skipped.
+            for token in &runs.exact {
+                narrow(&mut rows, postings_of_terms(&lines, TermSet::Exact(token))?);
+            }
+            for token in &runs.prefix {
+                narrow(
+                    &mut rows,
+                    postings_of_terms(&lines, TermSet::Prefix(token))?,
+                );
+            }
+            if rows.is_none() {
+                for token in &runs.suffix {
+                    narrow(
+                        &mut rows,
+                        postings_of_terms(&lines, TermSet::Suffix(token))?,
+                    );
+                }
+                for token in &runs.infix {
+                    narrow(&mut rows, postings_of_terms(&lines, TermSet::Infix(token))?);
+                }
+            }
+            let mut rows = rows.unwrap_or_default();
+            rows |= postings_of_terms(&flags, TermSet::Exact(LONG_FLAG))?;
+            for r in rows {
+                result.insert(base + r);
+            }
+            base += segment.max_doc();
+        }
+        Ok(Some(result))
+    }
+}
+
+enum TermSet<'a> {
+    Exact(&'a str),
+    Prefix(&'a str),
+    Suffix(&'a str),
+    Infix(&'a str),
+}
+
+fn postings_of_terms(
+    inverted: &tantivy::InvertedIndexReader,
+    set: TermSet<'_>,
+) -> Result<RoaringBitmap> {
+    let dict = inverted.terms();
+    let mut infos = Vec::new();
+    match set {
+        TermSet::Exact(token) => {
+            if let Some(info) = dict
+                .get(token.as_bytes())
+                .map_err(|e| index_err("term", e))?
+            {
+                infos.push(info);
+            }
+        }
+        TermSet::Prefix(token) => {
+            let mut stream = dict
+                .range()
+                .ge(token.as_bytes())
+                .into_stream()
+                .map_err(|e| index_err("terms", e))?;
+            while stream.advance() {
+                if !stream.key().starts_with(token.as_bytes()) {
+                    break;
+                }
+                infos.push(stream.value().clone());
+            }
+        }
+        TermSet::Suffix(token) | TermSet::Infix(token) => {
+            let suffix_only = matches!(set, TermSet::Suffix(_));
+            let mut stream = dict.stream().map_err(|e| index_err("terms", e))?;
+            let finder = memchr::memmem::Finder::new(token.as_bytes());
+            while stream.advance() {
+                let key = stream.key();
+                let hit = if suffix_only {
+                    key.ends_with(token.as_bytes())
+                } else {
+                    finder.find(key).is_some()
+                };
+                if hit {
+                    infos.push(stream.value().clone());
+                }
+            }
+        }
+    }
+    let mut rows = RoaringBitmap::new();
+    for info in infos {
+        let mut postings = inverted
+            .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
+            .map_err(|e| index_err("postings", e))?;
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            rows.insert(doc);
+            doc = postings.advance();
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(lines: &[&[u8]]) -> TextIndex {
+        let mut b = TextIndexBuilder::new().unwrap();
+        for l in lines {
+            b.add(l).unwrap();
+        }
+        TextIndex::open(&b.finish().unwrap()).unwrap()
+    }
+
+    fn rows(index: &TextIndex, needle: &str) -> Option<Vec<u32>> {
+        index
+            .candidates(needle.as_bytes())
+            .unwrap()
+            .map(|b| b.iter().collect())
+    }
+
+    #[test]
+    fn needle_runs_classify_by_position() {
+        let runs = NeedleRuns::of(b"ab cd-ef gh");
+        assert_eq!(runs.suffix, vec!["ab"]);
+        assert_eq!(runs.exact, vec!["cd", "ef"]);
+        assert_eq!(runs.prefix, vec!["gh"]);
+        assert_eq!(NeedleRuns::of(b"whole").infix, vec!["whole"]);
+        assert!(NeedleRuns::of(b" = ").is_empty());
+    }
+
+    #[test]
+    fn candidates_cover_every_substring_match() {
+        let lines: Vec<&[u8]> = vec![
+            b"GET /api/users 200 took=12ms",
+            b"POST /api/orders 500 error=db_timeout",
+            b"\x1b[31mERROR\x1b[0m disk full on /dev/sda1",
+            b"caf\xc3\xa9 ol\xff\xfe invalid utf8 token123",
+            b"trace_id=4bf92f3577b34da6a3ce929d0e0e4736 done",
+        ];
+        let index = build(&lines);
+        assert_eq!(index.rows(), 5);
+        for needle in [
+            "api",
+            "/api/",
+            "users 2",
+            "rror",
+            "ERROR",
+            "error=db",
+            "db_time",
+            "sda",
+            "ol",
+            "token12",
+            "oken123",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "92f35",
+            "took=1",
+            "=",
+        ] {
+            let expected: Vec<u32> = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .map(|(i, _)| i as u32)
+                .collect();
+            match rows(&index, needle) {
+                None => assert!(NeedleRuns::of(needle.as_bytes()).is_empty(), "{needle}"),
+                Some(cands) => {
+                    for e in &expected {
+                        assert!(
+                            cands.contains(e),
+                            "{needle}: row {e} missing from {cands:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(rows(&index, "ERROR"), Some(vec![2]));
+        assert_eq!(rows(&index, "nothing-here"), Some(vec![]));
+        assert_eq!(rows(&index, "error"), Some(vec![1]));
+    }
+
+    #[test]
+    fn long_tokens_keep_their_rows_candidates() {
+        let long = "x".repeat(MAX_TOKEN + 10);
+        let line = format!("head {long}abc tail");
+        let index = build(&[line.as_bytes(), b"other"]);
+        assert_eq!(rows(&index, "xabc"), Some(vec![0]));
+        assert_eq!(rows(&index, "head"), Some(vec![0]));
+    }
+
+    #[test]
+    fn garbage_blob_is_an_error() {
+        assert!(TextIndex::open(b"nope").is_err());
+        assert!(TextIndex::open(b"HTX1\x05\0\0\0").is_err());
+    }
+}
