@@ -79,23 +79,14 @@ impl LogsEngine {
             streams: Vec::with_capacity(resolved.len()),
         };
         let mut targets = Vec::with_capacity(resolved.len());
+        // A stream repeated within one request sees its own earlier
+        // entries through the newest time accepted so far.
+        let mut newest_seen: std::collections::HashMap<crate::model::SeriesId, i64> =
+            std::collections::HashMap::new();
         for (entry, stream) in resolved {
-            // A stream repeated within one request sees its own earlier
-            // entries through `newest`.
-            let mut newest = entry.max_ts();
-            if let Some(pos) = targets
-                .iter()
-                .position(|t: &Arc<SeriesEntry>| t.id == entry.id)
-            {
-                newest = newest.max(
-                    accepted.streams[pos]
-                        .entries
-                        .iter()
-                        .map(|e| e.ts_ns)
-                        .max()
-                        .unwrap_or(i64::MIN),
-                );
-            }
+            let mut newest = entry
+                .max_ts()
+                .max(newest_seen.get(&entry.id).copied().unwrap_or(i64::MIN));
             let before = stream.entries.len();
             let mut kept: Vec<LogEntry> = Vec::with_capacity(before);
             let mut first_rejected = None;
@@ -129,6 +120,7 @@ impl LogsEngine {
                     entries: before - kept.len(),
                 });
             }
+            newest_seen.insert(entry.id, newest);
             if !kept.is_empty() {
                 outcome.entries_written += kept.len();
                 targets.push(entry);

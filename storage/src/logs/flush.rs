@@ -81,9 +81,14 @@ impl LogsEngine {
             report.samples += meta.rows;
             report.parts.push(meta);
         }
-        manifest.parts.extend(report.parts.iter().cloned());
-        manifest.wal_replay_from = wal_next;
-        manifest.store(&self.store, SIGNAL).await?;
+        // The new manifest replaces the old only once it is stored, so a
+        // failed write leaves nothing in memory that a later store would
+        // persist next to the head's retried flush.
+        let mut next = manifest.clone();
+        next.parts.extend(report.parts.iter().cloned());
+        next.wal_replay_from = wal_next;
+        next.store(&self.store, SIGNAL).await?;
+        *manifest = next;
         self.publish_parts(manifest, Some(head));
         tracing::debug!(
             parts = report.parts.len(),
@@ -113,11 +118,13 @@ impl LogsEngine {
     /// Returns a frozen head's entries to the active head after a failed
     /// flush; its WAL segments were kept, so nothing is lost either way.
     fn unfreeze(&self, head: &Arc<LogsHead>) {
-        let active = Arc::clone(&self.active.read());
+        // Both locks at once, so no reader sees the entries in both heads.
+        let active = self.active.write();
+        let mut frozen = self.frozen.write();
         for stream in head.rows(i64::MIN, i64::MAX, |_| true) {
             active.append(&stream.entry, stream.rows);
         }
-        self.frozen.write().retain(|h| !Arc::ptr_eq(h, head));
+        frozen.retain(|h| !Arc::ptr_eq(h, head));
     }
 
     pub(super) fn update_part_gauges(&self, parts: &[PartMeta]) {

@@ -128,7 +128,7 @@ impl LogsHead {
             let Some(buf) = streams.get(&id) else {
                 continue;
             };
-            let mut rows: Vec<HeadEntry> = buf
+            let rows: Vec<HeadEntry> = buf
                 .rows
                 .iter()
                 .filter(|r| r.ts_ns >= start && r.ts_ns < end)
@@ -137,46 +137,40 @@ impl LogsHead {
             if rows.is_empty() {
                 continue;
             }
-            if !buf.sorted {
-                rows.sort_by_key(|r| r.ts_ns);
-            }
-            dedup_same_time(&mut rows);
-            out.push(StreamRows {
-                entry: Arc::clone(&buf.entry),
-                rows,
-            });
+            out.push((
+                StreamRows {
+                    entry: Arc::clone(&buf.entry),
+                    rows,
+                },
+                buf.sorted,
+            ));
         }
-        out
+        // Sorting and de-duplicating happen after the lock is released, so
+        // appends do not wait on them.
+        drop(streams);
+        out.into_iter()
+            .map(|(mut run, sorted)| {
+                if !sorted {
+                    run.rows.sort_by_key(|r| r.ts_ns);
+                }
+                dedup_same_time(&mut run.rows);
+                run
+            })
+            .collect()
     }
 }
 
-/// Removes entries equal in time and line to an earlier one at that time.
-/// `rows` must be sorted by time.
+/// Removes entries equal in time and line to an earlier one at that time,
+/// keeping the first. `rows` must be sorted by time (stably, so arrival
+/// order holds within a time).
 pub fn dedup_same_time(rows: &mut Vec<HeadEntry>) {
-    let mut i = 0;
-    while i < rows.len() {
-        let mut j = i + 1;
-        while j < rows.len() && rows[j].ts_ns == rows[i].ts_ns {
-            j += 1;
-        }
-        if j - i > 1 {
-            let mut seen: Vec<Bytes> = Vec::with_capacity(j - i);
-            let mut k = i;
-            let mut end = j;
-            while k < end {
-                if seen.contains(&rows[k].line) {
-                    rows.remove(k);
-                    end -= 1;
-                } else {
-                    seen.push(rows[k].line.clone());
-                    k += 1;
-                }
-            }
-            i = end;
-        } else {
-            i = j;
-        }
+    let has_ties = rows.windows(2).any(|w| w[0].ts_ns == w[1].ts_ns);
+    if !has_ties {
+        return;
     }
+    let mut seen: std::collections::HashSet<(i64, Bytes)> =
+        std::collections::HashSet::with_capacity(rows.len());
+    rows.retain(|r| seen.insert((r.ts_ns, r.line.clone())));
 }
 
 #[cfg(test)]

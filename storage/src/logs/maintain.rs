@@ -55,12 +55,17 @@ impl LogsEngine {
                 delete_part(&self.store, &merged).await?;
                 continue;
             }
-            manifest
-                .parts
+            let mut next = manifest.clone();
+            next.parts
                 .retain(|p| !inputs.iter().any(|input| input.id == p.id));
-            manifest.parts.push(merged);
-            manifest.parts.sort_by_key(|p| (p.day, p.id));
-            manifest.store(&self.store, SIGNAL).await?;
+            next.parts.push(merged.clone());
+            next.parts.sort_by_key(|p| (p.day, p.id));
+            if let Err(e) = next.store(&self.store, SIGNAL).await {
+                drop(manifest);
+                delete_part(&self.store, &merged).await?;
+                return Err(e);
+            }
+            *manifest = next;
             self.publish_parts(&manifest, None);
             drop(manifest);
             for p in &inputs {
@@ -121,10 +126,13 @@ impl LogsEngine {
         };
         let (dropped, kept): (Vec<PartMeta>, Vec<PartMeta>) = manifest
             .parts
-            .drain(..)
+            .iter()
+            .cloned()
             .partition(|p| days.contains(&p.day));
-        manifest.parts = kept;
-        manifest.store(&self.store, SIGNAL).await?;
+        let mut next = manifest.clone();
+        next.parts = kept;
+        next.store(&self.store, SIGNAL).await?;
+        *manifest = next;
         self.publish_parts(&manifest, None);
         for p in &dropped {
             delete_part(&self.store, p).await?;

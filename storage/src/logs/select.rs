@@ -94,9 +94,17 @@ impl LogsEngine {
         let by_id: std::collections::HashMap<SeriesId, &Arc<SeriesEntry>> =
             streams.iter().map(|s| (s.id, s)).collect();
 
-        let mut heads = vec![Arc::clone(&self.active.read())];
-        heads.extend(self.frozen.read().iter().rev().cloned());
-        let parts = self.parts();
+        // Lock order: parts, active, frozen. A flush swaps heads holding
+        // active and frozen and publishes parts holding parts and frozen,
+        // so every entry is in exactly one of the places taken here.
+        let (parts, mut heads) = {
+            let parts = self.parts.read();
+            let active = self.active.read();
+            let frozen = self.frozen.read();
+            let mut heads = vec![Arc::clone(&active)];
+            heads.extend(frozen.iter().rev().cloned());
+            (Arc::clone(&parts), heads)
+        };
         let mut parts: Vec<&PartMeta> = parts
             .iter()
             .filter(|p| p.max_ts >= q.start_ns && p.min_ts < q.end_ns)

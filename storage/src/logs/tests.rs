@@ -208,3 +208,37 @@ async fn retention_drops_old_days_and_their_streams() {
     assert!(engine.parts().is_empty());
     assert!(scan(&engine, "old", &[]).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_stream_repeated_in_one_write_is_checked_against_all_its_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    let mut w = write(&[("app", "a")], &[(T0 + 7200 * S, b"newest")]);
+    let again = write(&[("app", "a")], &[(T0 + 10 * S, b"first copy")]);
+    let third = write(&[("app", "a")], &[(T0 + 20 * S, b"third copy")]);
+    w.streams.extend(again.streams);
+    w.streams.extend(third.streams);
+    let out = engine.append(w).unwrap();
+    assert_eq!(out.entries_written, 1);
+    assert_eq!(out.rejected.len(), 2);
+}
+
+#[tokio::test]
+async fn a_resent_entry_is_returned_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    for _ in 0..3 {
+        engine
+            .append(write(
+                &[("app", "a")],
+                &[(T0 + S, b"same"), (T0 + S, b"other")],
+            ))
+            .unwrap();
+    }
+    assert_eq!(
+        scan(&engine, "a", &[]).await,
+        vec![(T0 + S, b"other".to_vec()), (T0 + S, b"same".to_vec())]
+    );
+    engine.flush().await.unwrap();
+    assert_eq!(scan(&engine, "a", &[]).await.len(), 2);
+}

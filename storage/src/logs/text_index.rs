@@ -281,10 +281,13 @@ impl TextIndex {
         let corrupt = |what: &str| index_err("open", what);
         let mut pos = 0usize;
         let mut take = |n: usize| -> Result<&[u8]> {
-            let slice = blob
-                .get(pos..pos + n)
+            let end = pos
+                .checked_add(n)
                 .ok_or_else(|| corrupt("truncated index blob"))?;
-            pos += n;
+            let slice = blob
+                .get(pos..end)
+                .ok_or_else(|| corrupt("truncated index blob"))?;
+            pos = end;
             Ok(slice)
         };
         if take(4)? != MAGIC {

@@ -147,8 +147,10 @@ impl ScanSink for Volume {
             // windows do.
             let bucket = match self.step {
                 Some((start, step)) => {
-                    let offset = (r.ts_ns - start).max(0);
-                    start + (offset + step - 1) / step * step
+                    let offset = i128::from(r.ts_ns.saturating_sub(start).max(0));
+                    let step = i128::from(step);
+                    let bucket = i128::from(start) + (offset + step - 1) / step * step;
+                    i64::try_from(bucket).unwrap_or(i64::MAX)
                 }
                 None => 0,
             };

@@ -23,8 +23,8 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         return Ok(ms as i64 * 1_000_000);
     }
     if let Ok(n) = s.parse::<i64>() {
-        let digits = s.trim_start_matches(['-', '+']).len();
-        return Ok(if digits <= 10 {
+        // Loki counts the characters as written, sign included.
+        return Ok(if s.len() <= 10 {
             n.saturating_mul(NS_PER_SEC)
         } else {
             n
@@ -115,7 +115,7 @@ pub fn step(params: &Params, start: i64, end: i64) -> Result<i64, LokiError> {
             Ok(ms.saturating_mul(1_000_000))
         }
         None => {
-            let secs = ((end - start) / NS_PER_SEC / 250).max(1);
+            let secs = (end.saturating_sub(start) / NS_PER_SEC / 250).max(1);
             Ok(secs * NS_PER_SEC)
         }
     }

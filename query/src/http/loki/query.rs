@@ -85,7 +85,7 @@ pub async fn query_range(
         }
         Expr::Metric(m) => {
             let step = params::step(&params, start, end)?;
-            if (end - start) / step >= MAX_STEPS as i64 {
+            if end.saturating_sub(start) / step > MAX_STEPS as i64 {
                 return Err(LokiError::bad(
                     "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
                 ));

@@ -20,14 +20,16 @@ fn label_object(labels: &[(String, String)]) -> Value {
 
 /// Seconds with up to nine decimals, as a JSON number.
 fn seconds(ts_ns: i64) -> Value {
-    let secs = ts_ns.div_euclid(1_000_000_000);
-    let frac = ts_ns.rem_euclid(1_000_000_000);
-    if frac == 0 {
-        json!(secs)
+    let abs = ts_ns.unsigned_abs();
+    let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
+    let sign = if ts_ns < 0 { "-" } else { "" };
+    let text = if frac == 0 {
+        format!("{sign}{secs}")
     } else {
-        let text = format!("{secs}.{:09}", frac);
-        serde_json::from_str::<Value>(text.trim_end_matches('0')).unwrap_or(json!(secs))
-    }
+        let digits = format!("{frac:09}");
+        format!("{sign}{secs}.{}", digits.trim_end_matches('0'))
+    };
+    serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)
 }
 
 fn point(ts_ns: i64, v: f64) -> Value {

@@ -30,6 +30,10 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 /// Most entries one tail may be asked to backfill.
 const MAX_TAIL_LIMIT: usize = 5000;
 
+/// What identifies an entry already sent: its stream, time and line as
+/// the pipeline output it.
+type Sent = (Vec<(String, String)>, i64, Vec<u8>);
+
 struct Tail {
     engine: Arc<LogsEngine>,
     query: LogQuery,
@@ -92,7 +96,7 @@ fn frame(lines: &[LogLine], categorize: bool) -> Message {
 }
 
 impl Tail {
-    fn matching(&self, batch: &TailBatch, seen: &HashSet<(i64, Vec<u8>)>) -> Vec<LogLine> {
+    fn matching(&self, batch: &TailBatch, seen: &HashSet<Sent>) -> Vec<LogLine> {
         let mut out = Vec::new();
         for (stream, rows) in batch {
             let selected = self
@@ -110,9 +114,6 @@ impl Tail {
                     .collect(),
             );
             for row in rows {
-                if seen.contains(&(row.ts_ns, row.line.to_vec())) {
-                    continue;
-                }
                 let metadata: Vec<(String, String)> = row
                     .metadata
                     .iter()
@@ -124,6 +125,10 @@ impl Tail {
                     stream: &labels,
                     structured_metadata: &metadata,
                 }) {
+                    let key = (labels.as_ref().clone(), row.ts_ns, p.line.clone());
+                    if seen.contains(&key) {
+                        continue;
+                    }
                     out.push(LogLine {
                         ts_ns: row.ts_ns,
                         line: p.line,
@@ -167,7 +172,10 @@ async fn run(mut socket: WebSocket, tail: Tail) {
         }
     };
     lines.reverse();
-    let seen: HashSet<(i64, Vec<u8>)> = lines.iter().map(|l| (l.ts_ns, l.line.clone())).collect();
+    let seen: HashSet<Sent> = lines
+        .iter()
+        .map(|l| (l.stream.as_ref().clone(), l.ts_ns, l.line.clone()))
+        .collect();
     if !lines.is_empty() && socket.send(frame(&lines, tail.categorize)).await.is_err() {
         return;
     }

@@ -32,12 +32,18 @@ fn range_aggregations<'a>(expr: &'a MetricExpr, out: &mut Vec<&'a RangeAggregati
     }
 }
 
+/// Samples one metric query may hold before it is refused: every line of
+/// the span is a sample until the evaluator folds them into windows.
+pub const MAX_SAMPLES: usize = 20_000_000;
+
 struct Extract<'a> {
     extractor: &'a SampleExtractor,
     series: HashMap<LabelPairs, Vec<(i64, f64)>>,
     stats: ExecStats,
     max_series: usize,
+    samples: usize,
     too_many: bool,
+    too_many_samples: bool,
 }
 
 impl ScanSink for Extract<'_> {
@@ -65,6 +71,11 @@ impl ScanSink for Extract<'_> {
             }) else {
                 continue;
             };
+            self.samples += 1;
+            if self.samples > MAX_SAMPLES {
+                self.too_many_samples = true;
+                return;
+            }
             if let Some(samples) = self.series.get_mut(&series) {
                 samples.push((row.ts_ns, value));
             } else if self.series.len() < self.max_series {
@@ -76,7 +87,7 @@ impl ScanSink for Extract<'_> {
     }
 
     fn wants(&mut self, _min_ts: i64, _max_ts: i64) -> bool {
-        !self.too_many
+        !self.too_many && !self.too_many_samples
     }
 }
 
@@ -152,9 +163,16 @@ pub async fn run_metric_query(
             series: HashMap::new(),
             stats: ExecStats::default(),
             max_series: limits.max_series.saturating_mul(20).max(10_000),
+            samples: 0,
             too_many: false,
+            too_many_samples: false,
         };
         let scanned = engine.scan(&scan, &mut sink).await?;
+        if sink.too_many_samples {
+            return Err(ExecError::Limit(format!(
+                "the query would read more than {MAX_SAMPLES} log lines; narrow the selector or the time range, or use a larger step"
+            )));
+        }
         if sink.too_many {
             return Err(ExecError::Limit(format!(
                 "maximum of series ({}) reached for a single query",
