@@ -150,6 +150,24 @@ fn check_queries(h: &Hearth, base: i64) {
         got.iter().map(|l| l.0.clone()).collect::<Vec<_>>(),
         vec![(base + 20 * S).to_string(), (base + 30 * S).to_string()]
     );
+    // `interval`: one entry per 15 s across both streams, in direction
+    // order.
+    let stamps = |v: &Value| {
+        let mut t: Vec<i64> = lines(v)
+            .iter()
+            .map(|l| (l.0.parse::<i64>().unwrap() - base) / S)
+            .collect();
+        t.sort_unstable();
+        t
+    };
+    let thinned = |direction: &'static str| {
+        stamps(&q(
+            r#"{app=~"a|b"}"#,
+            &[("direction", direction), ("interval", "15s")],
+        ))
+    };
+    assert_eq!(thinned("forward"), [20, 40, 60, 80]);
+    assert_eq!(thinned("backward"), [30, 45, 60, 80]);
     // Line filters, case-sensitive.
     assert_eq!(lines(&q(r#"{app="a"} |= "error""#, &[])).len(), 4);
     assert_eq!(lines(&q(r#"{app="a"} |= "ERROR""#, &[])).len(), 0);

@@ -121,6 +121,21 @@ pub fn step(params: &Params, start: i64, end: i64) -> Result<i64, LokiError> {
     }
 }
 
+/// `interval` (ns) of a log query, 0 when absent: seconds or a duration,
+/// like `step`.
+pub fn interval(params: &Params) -> Result<i64, LokiError> {
+    match params.get("interval") {
+        None | Some("") => Ok(0),
+        Some(s) => {
+            let ms = parse_duration_param(s).map_err(LokiError::bad)?;
+            if ms < 0 {
+                return Err(LokiError::bad("interval must be a positive duration"));
+            }
+            Ok(ms.saturating_mul(1_000_000))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +182,15 @@ mod tests {
             step(&Params::from_pairs([("step", "30000ms")]), 0, 1).unwrap(),
             30 * NS_PER_SEC
         );
+        assert_eq!(interval(&Params::default()).unwrap(), 0);
+        assert_eq!(
+            interval(&Params::from_pairs([("interval", "2s")])).unwrap(),
+            2 * NS_PER_SEC
+        );
+        assert_eq!(
+            interval(&Params::from_pairs([("interval", "1.5")])).unwrap(),
+            1_500_000_000
+        );
+        assert!(interval(&Params::from_pairs([("interval", "-1s")])).is_err());
     }
 }

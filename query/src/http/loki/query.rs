@@ -69,6 +69,7 @@ pub async fn query_range(
                     end_ns: end,
                     limit,
                     backward,
+                    interval_ns: params::interval(&params)?,
                 },
             )
             .await?;

@@ -156,6 +156,7 @@ async fn run(mut socket: WebSocket, tail: Tail) {
             end_ns: now_ns().saturating_add(1),
             limit: tail.limit,
             backward: true,
+            interval_ns: 0,
         },
     )
     .await;

@@ -24,7 +24,16 @@ pub struct LogQueryParams {
     pub limit: usize,
     /// Newest first.
     pub backward: bool,
+    /// When positive, at most one entry per this many ns: in the query's
+    /// direction, an entry is kept only once it is at least `interval_ns`
+    /// past the last kept one (across streams, as Loki does).
+    pub interval_ns: i64,
 }
+
+/// Most entries an `interval` query may gather before thinning: thinning
+/// needs them in global time order, so the usual top-`limit` bound
+/// cannot apply while scanning.
+pub const MAX_INTERVAL_CANDIDATES: usize = 1_000_000;
 
 /// One returned entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,6 +94,7 @@ struct Sink<'a> {
     seq: u64,
     stats: ExecStats,
     stream_labels: std::collections::HashMap<u64, Arc<LabelPairs>>,
+    overflowed: bool,
 }
 
 impl Sink<'_> {
@@ -93,7 +103,7 @@ impl Sink<'_> {
     }
 
     fn full(&self) -> bool {
-        self.len() >= self.params.limit
+        self.params.interval_ns <= 0 && self.len() >= self.params.limit
     }
 
     /// The time an entry must beat to get in once the result is full.
@@ -114,7 +124,13 @@ impl Sink<'_> {
             key: (line.ts_ns, self.seq),
             line,
         };
-        if self.params.backward {
+        if self.params.interval_ns > 0 {
+            if self.oldest.len() >= MAX_INTERVAL_CANDIDATES {
+                self.overflowed = true;
+                return;
+            }
+            self.oldest.push(kept);
+        } else if self.params.backward {
             self.newest.push(Reverse(kept));
             if self.newest.len() > self.params.limit {
                 self.newest.pop();
@@ -211,6 +227,7 @@ pub async fn run_log_query(
         seq: 0,
         stats: ExecStats::default(),
         stream_labels: Default::default(),
+        overflowed: false,
     };
     if params.limit > 0 {
         let scanned = engine.scan(&scan, &mut sink).await?;
@@ -222,12 +239,83 @@ pub async fn run_log_query(
         .map(|r| r.0)
         .chain(sink.oldest)
         .collect();
+    if sink.overflowed {
+        return Err(ExecError::Limit(format!(
+            "the query matches more than {MAX_INTERVAL_CANDIDATES} entries, too many to thin by interval; narrow the time range or the selector"
+        )));
+    }
     kept.sort();
     if params.backward {
         kept.reverse();
     }
+    let lines = kept.into_iter().map(|k| k.line);
+    let lines = if params.interval_ns > 0 {
+        one_per_interval(lines, params)
+    } else {
+        lines.collect()
+    };
     Ok(LogQueryResult {
-        lines: kept.into_iter().map(|k| k.line).collect(),
+        lines,
         stats: sink.stats,
     })
+}
+
+/// Keeps, in direction order, the first entry and then each entry at least
+/// one interval past the last kept one, up to the limit.
+fn one_per_interval(lines: impl Iterator<Item = LogLine>, params: LogQueryParams) -> Vec<LogLine> {
+    let mut out = Vec::new();
+    let mut last: Option<i64> = None;
+    for line in lines {
+        if out.len() >= params.limit {
+            break;
+        }
+        let due = match last {
+            None => true,
+            Some(t) if params.backward => line.ts_ns <= t.saturating_sub(params.interval_ns),
+            Some(t) => line.ts_ns >= t.saturating_add(params.interval_ns),
+        };
+        if due {
+            last = Some(line.ts_ns);
+            out.push(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(ts_ns: i64) -> LogLine {
+        LogLine {
+            ts_ns,
+            line: Vec::new(),
+            stream: Arc::default(),
+            labels: LabelPairs::default(),
+            structured_metadata: LabelPairs::default(),
+            parsed: LabelPairs::default(),
+        }
+    }
+
+    fn thin(ts: &[i64], backward: bool, limit: usize) -> Vec<i64> {
+        let params = LogQueryParams {
+            start_ns: 0,
+            end_ns: 100,
+            limit,
+            backward,
+            interval_ns: 10,
+        };
+        one_per_interval(ts.iter().map(|&t| line(t)), params)
+            .iter()
+            .map(|l| l.ts_ns)
+            .collect()
+    }
+
+    #[test]
+    fn interval_keeps_one_entry_per_interval_in_direction_order() {
+        // The boundary is inclusive: 10 after the last kept entry is due.
+        assert_eq!(thin(&[0, 5, 9, 10, 15, 25, 26], false, 100), [0, 10, 25]);
+        assert_eq!(thin(&[26, 25, 15, 10, 9, 5, 0], true, 100), [26, 15, 5]);
+        assert_eq!(thin(&[0, 5, 10, 20, 30], false, 2), [0, 10]);
+    }
 }
