@@ -221,6 +221,9 @@ pub struct RawLogs {
     pub out_of_order_window: Option<HumanDuration>,
     /// How long log data is kept. Default: the storage retention.
     pub retention: Option<HumanDuration>,
+    /// Attach a `detected_level` to every entry as structured metadata.
+    /// Default `true` (Loki's `discover_log_levels`).
+    pub discover_log_levels: Option<bool>,
 }
 
 /// Values given on the command line or in `HEARTH_*` variables; they win
@@ -439,6 +442,9 @@ impl Config {
         }
         if let Some(n) = raw.logs.max_labels_per_stream {
             loki_push.max_labels_per_stream = n;
+        }
+        if let Some(on) = raw.logs.discover_log_levels {
+            loki_push.discover_log_levels = on;
         }
         let logs_max_entry_age = match raw.logs.reject_older_than {
             None => Some(Duration::from_secs(7 * 86_400)),

@@ -139,7 +139,7 @@ fn check_queries(h: &Hearth, base: i64) {
     assert_eq!(got[0].0, (base + 80 * S).to_string());
     assert_eq!(
         v["data"]["result"][0]["stream"],
-        json!({"app": "a", "env": "prod", "service_name": "a"})
+        json!({"app": "a", "detected_level": "error", "env": "prod", "service_name": "a"})
     );
     // Forward with a limit.
     let got = lines(&q(
@@ -205,24 +205,27 @@ fn check_queries(h: &Hearth, base: i64) {
     assert_eq!(values.len(), 2);
     assert_eq!(
         values[1][2]["structuredMetadata"],
-        json!({"trace_id": "t25"})
+        json!({"detected_level": "warn", "trace_id": "t25"})
     );
     assert_eq!(values[1][2]["parsed"]["user_id"], "u1");
-    assert_eq!(values[0][2].get("structuredMetadata"), None);
+    assert_eq!(
+        values[0][2]["structuredMetadata"],
+        json!({"detected_level": "warn"})
+    );
 
     // Metric queries.
     let v = get_json(
         h,
         "/loki/api/v1/query",
         &[
-            ("query", r#"count_over_time({app="a"}[1m])"#.into()),
+            ("query", r#"sum(count_over_time({app="a"}[1m]))"#.into()),
             ("time", (base + 60 * S).to_string()),
         ],
     );
     assert_eq!(v["data"]["resultType"], "vector");
     assert_eq!(v["data"]["result"][0]["value"][1], "5");
     let p = vec![
-        ("query", r#"count_over_time({app="a"}[1m])"#.to_owned()),
+        ("query", r#"sum(count_over_time({app="a"}[1m]))"#.to_owned()),
         ("start", (base + 40 * S).to_string()),
         ("end", (base + 80 * S).to_string()),
         ("step", "20000ms".to_owned()),
@@ -262,6 +265,35 @@ fn check_queries(h: &Hearth, base: i64) {
     assert_eq!(
         by_env,
         vec![("dev".into(), "2".into()), ("prod".into(), "5".into())]
+    );
+    // Explore's log-volume histogram groups by the detected level.
+    let v = get_json(
+        h,
+        "/loki/api/v1/query",
+        &[
+            (
+                "query",
+                r#"sum by (level, detected_level) (count_over_time({app="a"} | drop __error__[1m]))"#
+                    .into(),
+            ),
+            ("time", (base + 60 * S).to_string()),
+        ],
+    );
+    let mut by_level: Vec<(String, String)> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["metric"]["detected_level"].as_str().unwrap().to_owned(),
+                s["value"][1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    by_level.sort();
+    assert_eq!(
+        by_level,
+        vec![("error".into(), "3".into()), ("info".into(), "2".into())]
     );
     // Grafana's health check.
     let v = get_json(

@@ -3,6 +3,7 @@
 //! Loki push. OTLP arrives with its own issue.
 #![deny(missing_docs)]
 
+pub mod level;
 pub mod loki_push;
 pub mod metrics;
 pub mod prom_remote_write;

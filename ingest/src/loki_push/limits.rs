@@ -40,6 +40,10 @@ pub struct Limits {
     /// (default 64 KiB, Loki's `max_structured_metadata_size`); more rejects
     /// the entry.
     pub max_structured_metadata_bytes: usize,
+    /// Attach `detected_level` structured metadata to every entry (default
+    /// on, as Loki's `discover_log_levels`); Grafana's log volume and Logs
+    /// Drilldown group by it.
+    pub discover_log_levels: bool,
 }
 
 impl Default for Limits {
@@ -55,6 +59,7 @@ impl Default for Limits {
             max_label_value_len: 2048,
             max_structured_metadata_entries: 128,
             max_structured_metadata_bytes: 64 << 10,
+            discover_log_levels: true,
         }
     }
 }

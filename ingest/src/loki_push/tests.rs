@@ -16,8 +16,13 @@ const TS: i64 = 1_718_000_000_123_456_789;
 const PROTOBUF: Option<&str> = Some("application/x-protobuf");
 const JSON: Option<&str> = Some("application/json");
 
+/// Level discovery off, so decoded entries read exactly as sent; its own
+/// test turns it on.
 fn limits() -> Limits {
-    Limits::default()
+    Limits {
+        discover_log_levels: false,
+        ..Limits::default()
+    }
 }
 
 fn snappy(raw: &[u8]) -> Vec<u8> {
@@ -245,6 +250,53 @@ fn invalid_utf8_lines_round_trip_byte_exact() {
     assert_eq!(
         single(&decoded).entries[0].line.as_ref(),
         b"\xff\xfe bad \xc3\x28"
+    );
+}
+
+#[test]
+fn every_entry_gets_a_detected_level_when_discovery_is_on() {
+    let on = Limits {
+        discover_log_levels: true,
+        ..limits()
+    };
+    let mut preset = pb_entry(TS + 2, b"error");
+    preset.structured_metadata = vec![proto::LabelPairAdapter::new("detected_level", "WARNING")];
+    let req = pb_request(vec![pb_stream(
+        r#"{job="a"}"#,
+        vec![
+            pb_entry(TS, br#"{"level":"ERR","msg":"x"}"#),
+            pb_entry(TS + 1, b"nothing to see"),
+            preset,
+        ],
+    )]);
+    let decoded = decode_pb_with(&req, &on).unwrap();
+    let levels: Vec<Vec<(&str, &str)>> = single(&decoded)
+        .entries
+        .iter()
+        .map(|e| {
+            e.structured_metadata
+                .iter()
+                .map(|l| (l.name.as_str(), l.value.as_str()))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        levels,
+        vec![
+            vec![("detected_level", "error")],
+            vec![("detected_level", "unknown")],
+            vec![("detected_level", "warn")],
+        ]
+    );
+    // A stream label wins over the line.
+    let req = pb_request(vec![pb_stream(
+        r#"{job="a", level="debug"}"#,
+        vec![pb_entry(TS, b"ERROR boom")],
+    )]);
+    let decoded = decode_pb_with(&req, &on).unwrap();
+    assert_eq!(
+        single(&decoded).entries[0].structured_metadata,
+        vec![Label::new("detected_level", "debug")]
     );
 }
 

@@ -4,6 +4,7 @@
 //! Grafana's Logs Drilldown expects, and the [`Builder`] that collects a
 //! request's accepted and rejected parts while a decoder walks the body.
 
+use crate::level::apply_detected_level;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -387,8 +388,14 @@ impl<'l> Builder<'l> {
         }
         // Nothing is stored for a stream without entries, as Loki does.
         if !kept.is_empty() {
+            let labels = with_service_name(labels);
+            if self.limits.discover_log_levels {
+                for entry in &mut kept {
+                    apply_detected_level(&labels, &mut entry.structured_metadata, &entry.line);
+                }
+            }
             self.out.write.streams.push(StreamWrite {
-                labels: with_service_name(labels),
+                labels,
                 entries: kept,
             });
         }
