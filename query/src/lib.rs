@@ -67,7 +67,7 @@ pub fn routes(state: QueryState) -> Router {
 
 /// Loki's read API.
 fn loki_routes() -> Router<QueryState> {
-    use http::loki::{labels, query, tail};
+    use http::loki::{detected, labels, query, tail};
     Router::new()
         .route("/loki/api/v1/query", get(query::query).post(query::query))
         .route(
@@ -97,6 +97,23 @@ fn loki_routes() -> Router<QueryState> {
         .route(
             "/loki/api/v1/index/volume_range",
             get(labels::volume_range).post(labels::volume_range),
+        )
+        .route(
+            "/loki/api/v1/detected_labels",
+            get(detected::labels_handler),
+        )
+        .route(
+            "/loki/api/v1/detected_fields",
+            get(detected::fields_handler).post(detected::fields_handler),
+        )
+        .route(
+            "/loki/api/v1/detected_field/{name}/values",
+            get(detected::field_values_handler).post(detected::field_values_handler),
+        )
+        .route("/loki/api/v1/patterns", get(detected::patterns_handler))
+        .route(
+            "/loki/api/v1/drilldown-limits",
+            get(detected::drilldown_limits),
         )
         .route("/loki/api/v1/status/buildinfo", get(labels::buildinfo))
         .route("/loki/api/v1/tail", get(tail::tail))

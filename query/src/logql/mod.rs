@@ -11,6 +11,7 @@ pub mod eval;
 pub mod exec;
 mod lex;
 mod parse;
+pub mod patterns;
 
 #[cfg(test)]
 mod tests;

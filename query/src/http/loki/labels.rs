@@ -24,7 +24,7 @@ use crate::logql::exec::storage_matchers;
 use crate::promql::value::format_float;
 
 /// Label discovery looks back six hours by default, as Loki's does.
-const LABELS_SINCE_NS: i64 = 6 * 3_600 * 1_000_000_000;
+pub(super) const LABELS_SINCE_NS: i64 = 6 * 3_600 * 1_000_000_000;
 
 fn success(data: Value) -> Response {
     Json(json!({"status": "success", "data": data})).into_response()
@@ -32,7 +32,7 @@ fn success(data: Value) -> Response {
 
 /// The matchers of a selector given as `query`/`match[]`; a full log query
 /// is accepted and only its selector used.
-fn selector(text: &str) -> Result<Vec<Matcher>, LokiError> {
+pub(super) fn selector(text: &str) -> Result<Vec<Matcher>, LokiError> {
     match crate::logql::parse(text).map_err(LokiError::bad)? {
         Expr::Log(q) => storage_matchers(&q.matchers).map_err(LokiError::from),
         Expr::Metric(_) => Err(LokiError::bad(format!(
@@ -334,10 +334,13 @@ pub async fn volume_range(
     Ok(success(json!({"resultType": "matrix", "result": result})))
 }
 
-/// `GET /loki/api/v1/status/buildinfo`: bare, as Loki answers.
+/// The Loki version Hearth answers as: the API level it follows.
+pub(super) const LOKI_VERSION: &str = "3.5.0";
+
+/// `GET /loki/api/v1/status/buildinfo`: a bare object.
 pub async fn buildinfo() -> Response {
     Json(json!({
-        "version": "3.5.0",
+        "version": LOKI_VERSION,
         "revision": env!("CARGO_PKG_VERSION"),
         "branch": "hearth",
         "buildUser": "hearth",

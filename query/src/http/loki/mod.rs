@@ -3,6 +3,7 @@
 //! Errors are plain text with the status Loki uses, which Grafana shows as
 //! is.
 
+pub mod detected;
 pub mod labels;
 pub mod params;
 pub mod query;

@@ -4,6 +4,8 @@
 //! aggregation's samples (one scan each), then hand them to the in-memory
 //! evaluator.
 
+pub mod detected;
+pub mod patterns;
 mod samples;
 mod streams;
 

@@ -448,6 +448,37 @@ fn flatten_object(
     })
 }
 
+/// Like [`flatten`], but each field comes with its path of original keys
+/// (what Loki reports as a detected field's `jsonPath`).
+pub(crate) fn flatten_paths(line: &[u8], out: &mut Vec<(Vec<String>, String)>) -> Res<()> {
+    let mut r = Reader::new(line);
+    if r.next_kind() != Some(Kind::Object) {
+        return r.err("expected a JSON object");
+    }
+    let mut path = Vec::new();
+    flatten_object_paths(&mut r, &mut path, out)?;
+    r.end()
+}
+
+fn flatten_object_paths(
+    r: &mut Reader<'_>,
+    path: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, String)>,
+) -> Res<()> {
+    r.members(|r, key| {
+        path.push(key_text(key).into_owned());
+        let result = match r.next_kind() {
+            Some(Kind::Object) => flatten_object_paths(r, path, out),
+            Some(Kind::Array | Kind::Null) => r.value().map(|_| ()),
+            _ => r
+                .value()
+                .map(|(kind, text)| out.push((path.clone(), label_value(kind, text)))),
+        };
+        path.pop();
+        result
+    })
+}
+
 /// The value at `path`, if the text is valid JSON and the path exists.
 pub(crate) fn lookup<'a>(line: &'a [u8], path: &[Step]) -> Option<(Kind, &'a [u8])> {
     let mut r = Reader::new(line);

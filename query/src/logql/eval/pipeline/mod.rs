@@ -11,6 +11,7 @@
 
 mod convert;
 mod decolorize;
+pub mod discover;
 mod extract;
 mod ip;
 mod json;
