@@ -247,6 +247,19 @@ fn check(h: &Hearth, base: i64) {
             35
         )
     );
+    // Queries Drilldown builds from what it discovered.
+    for q in [
+        r#"sum by (detected_level) (count_over_time({service_name="api"} | drop __error__ [1m]))"#,
+        r#"{service_name="api"} | json | logfmt | drop __error__, __error_details__"#,
+        r#"sum by (status) (count_over_time({service_name="api"} | logfmt | status!="" [1m]))"#,
+        r#"avg_over_time({service_name="api"} | logfmt | unwrap duration(took) | __error__="" [1m])"#,
+    ] {
+        get_json(
+            h,
+            "/loki/api/v1/query_range",
+            &with(window(base), &[("query", q), ("step", "60s")]),
+        );
+    }
     // Sample times are whole seconds on step boundaries.
     let first = &v["data"][0]["samples"][0];
     assert_eq!(first[0].as_i64().unwrap() % 60, 0);

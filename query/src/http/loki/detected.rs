@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::params::{self, DEFAULT_SINCE_NS};
 use super::query::MAX_ENTRIES_LIMIT;
-use super::{LokiError, labels};
+use super::{LokiError, bounded, labels};
 use crate::QueryState;
 use crate::http::params::Params;
 use crate::logql::Expr;
@@ -129,7 +129,10 @@ pub async fn fields_handler(
     let (query, detect) = detect_request(&params)?;
     let limit = result_limit(&params)?;
     let engine = state.logs()?;
-    let fields = detected_fields(engine, &query, detect, limit).await?;
+    let fields = bounded(state.promql.timeout, async {
+        Ok(detected_fields(engine, &query, detect, limit).await?)
+    })
+    .await?;
     let list: Vec<Value> = fields
         .into_iter()
         .map(|f| {
@@ -165,7 +168,10 @@ pub async fn field_values_handler(
     let (query, detect) = detect_request(&params)?;
     let limit = result_limit(&params)?;
     let engine = state.logs()?;
-    let values = detected_field_values(engine, &query, detect, &name, limit).await?;
+    let values = bounded(state.promql.timeout, async {
+        Ok(detected_field_values(engine, &query, detect, &name, limit).await?)
+    })
+    .await?;
     Ok(Json(json!({ "values": values, "limit": limit })).into_response())
 }
 
@@ -183,15 +189,14 @@ pub async fn patterns_handler(
     let (start, end) = params::range(&params, DEFAULT_SINCE_NS)?;
     let step = check_step(&params, start, end)?;
     let engine = state.logs()?;
-    let series = run_patterns(
-        engine,
-        &query,
-        PatternParams {
-            start_ns: start,
-            end_ns: end,
-            step_ns: step,
-        },
-    )
+    let pattern_params = PatternParams {
+        start_ns: start,
+        end_ns: end,
+        step_ns: step,
+    };
+    let series = bounded(state.promql.timeout, async {
+        Ok(run_patterns(engine, &query, pattern_params).await?)
+    })
     .await?;
     let data: Vec<Value> = series
         .into_iter()

@@ -15,8 +15,8 @@ use hearth_storage::postings::SeriesEntry;
 use hearth_storage::{Matcher, SeriesId};
 use serde_json::{Value, json};
 
-use super::LokiError;
 use super::params::{self, DEFAULT_SINCE_NS};
+use super::{LokiError, bounded};
 use crate::QueryState;
 use crate::http::params::Params;
 use crate::logql::Expr;
@@ -183,10 +183,13 @@ async fn volume_scan(
         required: &[],
         backward: false,
     };
-    engine
-        .scan(&scan, &mut sink)
-        .await
-        .map_err(LokiError::internal)?;
+    bounded(state.promql.timeout, async {
+        engine
+            .scan(&scan, &mut sink)
+            .await
+            .map_err(LokiError::internal)
+    })
+    .await?;
     Ok((sink, start, end))
 }
 

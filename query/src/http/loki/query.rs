@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use super::params::{self, DEFAULT_SINCE_NS};
-use super::{LokiError, render};
+use super::{LokiError, bounded, render};
 use crate::QueryState;
 use crate::http::params::Params;
 use crate::logql::Expr;
@@ -61,17 +61,16 @@ pub async fn query_range(
                 )));
             }
             let backward = params::backward(&params)?;
-            let result = run_log_query(
-                engine,
-                &q,
-                LogQueryParams {
-                    start_ns: start,
-                    end_ns: end,
-                    limit,
-                    backward,
-                    interval_ns: params::interval(&params)?,
-                },
-            )
+            let log_params = LogQueryParams {
+                start_ns: start,
+                end_ns: end,
+                limit,
+                backward,
+                interval_ns: params::interval(&params)?,
+            };
+            let result = bounded(state.promql.timeout, async {
+                Ok(run_log_query(engine, &q, log_params).await?)
+            })
             .await?;
             let flags = categorize(&headers);
             let mut data = json!({
@@ -96,7 +95,10 @@ pub async fn query_range(
                 end_ns: end,
                 step_ns: step,
             };
-            let (result, stats) = run_metric_query(engine, &m, q, MetricLimits::default()).await?;
+            let (result, stats) = bounded(state.promql.timeout, async {
+                Ok(run_metric_query(engine, &m, q, MetricLimits::default()).await?)
+            })
+            .await?;
             let (kind, data) = render::metric(&result);
             Ok(success(json!({
                 "resultType": kind,
@@ -129,7 +131,10 @@ pub async fn query(
         end_ns: at,
         step_ns: 1,
     };
-    let (result, stats) = run_metric_query(engine, &m, q, MetricLimits::default()).await?;
+    let (result, stats) = bounded(state.promql.timeout, async {
+        Ok(run_metric_query(engine, &m, q, MetricLimits::default()).await?)
+    })
+    .await?;
     let (kind, data) = render::metric(&result);
     Ok(success(json!({
         "resultType": kind,
