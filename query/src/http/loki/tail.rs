@@ -23,7 +23,9 @@ use crate::http::params::Params;
 use crate::logql::Expr;
 use crate::logql::ast::LogQuery;
 use crate::logql::eval::pipeline::{InputEntry, Pipeline};
-use crate::logql::exec::{LogLine, LogQueryParams, run_log_query, storage_matchers};
+use crate::logql::exec::{
+    LogLine, LogQueryParams, metadata_pairs, run_log_query, storage_matchers, stream_label_pairs,
+};
 
 /// Keeps idle connections (and proxies in between) alive.
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -106,19 +108,10 @@ impl Tail {
             if !selected {
                 continue;
             }
-            let labels: Arc<Vec<(String, String)>> = Arc::new(
-                stream
-                    .labels
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect(),
-            );
+            let labels = Arc::new(stream_label_pairs(stream));
+            let mut metadata = Vec::new();
             for row in rows {
-                let metadata: Vec<(String, String)> = row
-                    .metadata
-                    .iter()
-                    .map(|l| (l.name.clone(), l.value.clone()))
-                    .collect();
+                metadata_pairs(&row.metadata, &mut metadata);
                 if let Some(p) = self.pipeline.process(InputEntry {
                     ts_ns: row.ts_ns,
                     line: &row.line,

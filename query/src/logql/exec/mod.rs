@@ -9,12 +9,17 @@ pub mod patterns;
 mod samples;
 mod streams;
 
-use hearth_storage::{Matcher, logs::ScanStats};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use hearth_storage::postings::SeriesEntry;
+use hearth_storage::{Label, Matcher, SeriesId, logs::ScanStats};
 
 pub use samples::run_metric_query;
 pub use streams::{LogLine, LogQueryParams, LogQueryResult, run_log_query};
 
 use super::ast::{LabelMatcher, Stage};
+use super::eval::labels::LabelPairs;
 use super::eval::metric::MetricError;
 use super::eval::pipeline::{PipelineError, leading_required_substrings};
 
@@ -53,6 +58,36 @@ pub fn storage_matchers(matchers: &[LabelMatcher]) -> Result<Vec<Matcher>, ExecE
             Matcher::new(m.op, &m.name, &m.value).map_err(|e| ExecError::Matcher(e.to_string()))
         })
         .collect()
+}
+
+/// A stream's labels as the pipeline takes them.
+pub(crate) fn stream_label_pairs(stream: &SeriesEntry) -> LabelPairs {
+    stream
+        .labels
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+/// [`stream_label_pairs`] built once per stream of a scan.
+#[derive(Debug, Default)]
+pub(crate) struct StreamLabelCache(HashMap<SeriesId, Arc<LabelPairs>>);
+
+impl StreamLabelCache {
+    pub(crate) fn get(&mut self, stream: &SeriesEntry) -> Arc<LabelPairs> {
+        Arc::clone(
+            self.0
+                .entry(stream.id)
+                .or_insert_with(|| Arc::new(stream_label_pairs(stream))),
+        )
+    }
+}
+
+/// Replaces `into` with an entry's structured metadata as label pairs,
+/// reusing its allocation across entries.
+pub(crate) fn metadata_pairs(metadata: &[Label], into: &mut LabelPairs) {
+    into.clear();
+    into.extend(metadata.iter().map(|l| (l.name.clone(), l.value.clone())));
 }
 
 /// Substrings the text index may use to narrow a scan.

@@ -10,7 +10,7 @@ use hearth_storage::SeriesId;
 use hearth_storage::logs::{HeadEntry, LogScan, LogsEngine, ScanSink};
 use hearth_storage::postings::SeriesEntry;
 
-use super::{ExecError, required_substrings, storage_matchers};
+use super::{ExecError, StreamLabelCache, metadata_pairs, required_substrings, storage_matchers};
 use crate::logql::ast::LogQuery;
 use crate::logql::eval::labels::LabelPairs;
 use crate::logql::eval::pipeline::{InputEntry, Pipeline};
@@ -53,7 +53,7 @@ struct Sink<'a> {
     step_ns: i64,
     miners: HashMap<MinerKey, PatternMiner>,
     counts: HashMap<(MinerKey, ClusterId), BTreeMap<i64, u64>>,
-    stream_labels: HashMap<SeriesId, Arc<LabelPairs>>,
+    stream_labels: StreamLabelCache,
 }
 
 fn level_of(metadata: &[(String, String)]) -> String {
@@ -65,21 +65,10 @@ fn level_of(metadata: &[(String, String)]) -> String {
 
 impl ScanSink for Sink<'_> {
     fn rows(&mut self, stream: &Arc<SeriesEntry>, rows: Vec<HeadEntry>) {
-        let labels = Arc::clone(self.stream_labels.entry(stream.id).or_insert_with(|| {
-            Arc::new(
-                stream
-                    .labels
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect(),
-            )
-        }));
+        let labels = self.stream_labels.get(stream);
+        let mut metadata = LabelPairs::new();
         for row in rows {
-            let metadata: LabelPairs = row
-                .metadata
-                .iter()
-                .map(|l| (l.name.clone(), l.value.clone()))
-                .collect();
+            metadata_pairs(&row.metadata, &mut metadata);
             let Some(out) = self.pipeline.process(InputEntry {
                 ts_ns: row.ts_ns,
                 line: &row.line,
@@ -125,7 +114,7 @@ pub async fn run_patterns(
         step_ns: params.step_ns.max(MIN_STEP_NS),
         miners: HashMap::new(),
         counts: HashMap::new(),
-        stream_labels: HashMap::new(),
+        stream_labels: StreamLabelCache::default(),
     };
     engine.scan(&scan, &mut sink).await?;
     Ok(summarise(sink))

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use hearth_storage::logs::{HeadEntry, LogScan, LogsEngine, ScanSink};
 use hearth_storage::postings::SeriesEntry;
 
-use super::{ExecError, ExecStats, required_substrings, storage_matchers};
+use super::{
+    ExecError, ExecStats, metadata_pairs, required_substrings, storage_matchers, stream_label_pairs,
+};
 use crate::logql::ast::{LogRange, MetricExpr, RangeAggregation, RangeOp};
 use crate::logql::eval::labels::LabelPairs;
 use crate::logql::eval::metric::{
@@ -48,21 +50,12 @@ struct Extract<'a> {
 
 impl ScanSink for Extract<'_> {
     fn rows(&mut self, stream: &Arc<SeriesEntry>, rows: Vec<HeadEntry>) {
-        let labels: LabelPairs = stream
-            .labels
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
+        let labels = stream_label_pairs(stream);
         let mut metadata: Vec<(String, String)> = Vec::new();
         for row in rows {
             self.stats.lines_processed += 1;
             self.stats.bytes_processed += row.line.len() as u64;
-            metadata.clear();
-            metadata.extend(
-                row.metadata
-                    .iter()
-                    .map(|l| (l.name.clone(), l.value.clone())),
-            );
+            metadata_pairs(&row.metadata, &mut metadata);
             let Some((series, value)) = self.extractor.extract(InputEntry {
                 ts_ns: row.ts_ns,
                 line: &row.line,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use hearth_storage::logs::{HeadEntry, LogScan, LogsEngine, ScanSink};
 use hearth_storage::postings::SeriesEntry;
 
-use super::{ExecError, ExecStats, required_substrings, storage_matchers};
+use super::{
+    ExecError, ExecStats, StreamLabelCache, metadata_pairs, required_substrings, storage_matchers,
+};
 use crate::logql::ast::LogQuery;
 use crate::logql::eval::labels::LabelPairs;
 use crate::logql::eval::pipeline::{InputEntry, Pipeline};
@@ -93,7 +95,7 @@ struct Sink<'a> {
     oldest: BinaryHeap<Kept>,
     seq: u64,
     stats: ExecStats,
-    stream_labels: std::collections::HashMap<u64, Arc<LabelPairs>>,
+    stream_labels: StreamLabelCache,
     overflowed: bool,
 }
 
@@ -146,15 +148,7 @@ impl Sink<'_> {
 
 impl ScanSink for Sink<'_> {
     fn rows(&mut self, stream: &Arc<SeriesEntry>, rows: Vec<HeadEntry>) {
-        let labels = Arc::clone(self.stream_labels.entry(stream.id).or_insert_with(|| {
-            Arc::new(
-                stream
-                    .labels
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect(),
-            )
-        }));
+        let labels = self.stream_labels.get(stream);
         let mut metadata: Vec<(String, String)> = Vec::new();
         for row in rows {
             if let Some(bar) = self.bar() {
@@ -169,12 +163,7 @@ impl ScanSink for Sink<'_> {
             }
             self.stats.lines_processed += 1;
             self.stats.bytes_processed += row.line.len() as u64;
-            metadata.clear();
-            metadata.extend(
-                row.metadata
-                    .iter()
-                    .map(|l| (l.name.clone(), l.value.clone())),
-            );
+            metadata_pairs(&row.metadata, &mut metadata);
             let Some(out) = self.pipeline.process(InputEntry {
                 ts_ns: row.ts_ns,
                 line: &row.line,
