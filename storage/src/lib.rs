@@ -6,6 +6,7 @@
 pub mod compact;
 pub mod engine;
 pub mod error;
+mod graveyard;
 pub mod head;
 pub mod logs;
 pub mod logs_model;

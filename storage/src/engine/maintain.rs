@@ -61,7 +61,7 @@ impl MetricsEngine {
             manifest.store(&self.store, SIGNAL).await?;
             self.publish_parts(&manifest, None);
             drop(manifest);
-            self.delete_parts(&inputs).await?;
+            self.graveyard.bury(&inputs, Instant::now());
             self.metrics
                 .compaction_seconds
                 .get_or_create(&vec![("signal", SIGNAL)])
@@ -85,7 +85,7 @@ impl MetricsEngine {
         manifest.parts = kept;
         manifest.store(&self.store, SIGNAL).await?;
         self.publish_parts(&manifest, None);
-        self.delete_parts(&dropped).await?;
+        self.graveyard.bury(&dropped, Instant::now());
         let removed = self.index.remove_older_than((newest_dropped + 1) * DAY_MS);
         self.metrics.index_series.set(self.index.len() as i64);
         tracing::info!(
@@ -109,8 +109,24 @@ impl MetricsEngine {
         Ok(())
     }
 
+    /// Deletes the files of parts retired long enough ago that no query
+    /// can still be reading them.
+    async fn delete_retired(&self) -> Result<()> {
+        let now = Instant::now();
+        let due = self.graveyard.take_due(now);
+        if due.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.delete_parts(&due).await {
+            self.graveyard.rebury(due, now);
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// One round of background upkeep: flush if due, compact, enforce
-    /// retention. Errors are logged and counted; the next tick retries.
+    /// retention, delete retired parts. Errors are logged and counted; the
+    /// next tick retries.
     pub async fn maintain(&self) {
         if self.flush_due()
             && let Err(e) = self.flush().await
@@ -122,6 +138,9 @@ impl MetricsEngine {
         }
         if let Err(e) = self.apply_retention(now_ms()).await {
             self.background_error("retention", &e);
+        }
+        if let Err(e) = self.delete_retired().await {
+            self.background_error("delete_retired", &e);
         }
     }
 

@@ -95,6 +95,8 @@ pub struct MetricsEngine {
     parts: RwLock<Arc<Vec<crate::part::PartMeta>>>,
     metadata: RwLock<BTreeMap<String, Vec<MetricMetadata>>>,
     last_flush: Mutex<Instant>,
+    /// Parts merged away or dropped, their files kept a while for readers.
+    graveyard: crate::graveyard::Graveyard,
     /// Woken when the head has grown past `head_flush_bytes`.
     flush_wanted: tokio::sync::Notify,
     closed: AtomicBool,

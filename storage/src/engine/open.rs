@@ -143,6 +143,7 @@ impl MetricsEngine {
             frozen: RwLock::new(Vec::new()),
             metadata: RwLock::new(metadata),
             last_flush: Mutex::new(Instant::now()),
+            graveyard: crate::graveyard::Graveyard::new(crate::graveyard::RETIRED_PART_GRACE),
             flush_wanted: tokio::sync::Notify::new(),
             closed: AtomicBool::new(false),
             metrics,

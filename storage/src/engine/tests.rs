@@ -175,10 +175,20 @@ async fn compaction_merges_a_day_and_last_write_wins() {
     assert_eq!(parts[0].level, 1);
     assert_eq!(parts[0].rows, 4);
     assert_eq!(contents(&engine).await, before);
+    // The inputs' files outlive them for queries that listed them before.
+    let samples_files = || {
+        walk(&dir.path().join("parts/metrics"))
+            .iter()
+            .filter(|f| f.ends_with("samples.parquet"))
+            .count()
+    };
+    assert_eq!(samples_files(), 3);
+    engine.maintain().await;
+    assert_eq!(samples_files(), 3);
     drop(engine);
     let engine = open(dir.path()).await;
     assert_eq!(contents(&engine).await, before);
-    // The inputs' files are gone.
+    // Reopening removes them.
     let files: Vec<_> = walk(&dir.path().join("parts/metrics"));
     assert_eq!(
         files

@@ -68,10 +68,7 @@ impl LogsEngine {
             *manifest = next;
             self.publish_parts(&manifest, None);
             drop(manifest);
-            for p in &inputs {
-                delete_part(&self.store, p).await?;
-            }
-            self.store.prune_empty_dirs(&SIGNAL.into());
+            self.graveyard.bury(&inputs, Instant::now());
             self.metrics
                 .compaction_seconds
                 .get_or_create(&vec![("signal", SIGNAL)])
@@ -134,10 +131,7 @@ impl LogsEngine {
         next.store(&self.store, SIGNAL).await?;
         *manifest = next;
         self.publish_parts(&manifest, None);
-        for p in &dropped {
-            delete_part(&self.store, p).await?;
-        }
-        self.store.prune_empty_dirs(&SIGNAL.into());
+        self.graveyard.bury(&dropped, Instant::now());
         let removed = self
             .index
             .remove_older_than((newest_dropped + 1).saturating_mul(DAY_NS));
@@ -150,8 +144,25 @@ impl LogsEngine {
         Ok(days)
     }
 
+    /// Deletes the files of parts retired long enough ago that no query
+    /// can still be reading them.
+    async fn delete_retired(&self) -> Result<()> {
+        let now = Instant::now();
+        let mut due = self.graveyard.take_due(now);
+        while let Some(p) = due.last() {
+            if let Err(e) = delete_part(&self.store, p).await {
+                self.graveyard.rebury(due, now);
+                return Err(e);
+            }
+            due.pop();
+        }
+        self.store.prune_empty_dirs(&SIGNAL.into());
+        Ok(())
+    }
+
     /// One round of background upkeep: flush if due, compact, enforce
-    /// retention. Errors are logged and counted; the next tick retries.
+    /// retention, delete retired parts. Errors are logged and counted; the
+    /// next tick retries.
     pub async fn maintain(&self) {
         if self.flush_due()
             && let Err(e) = self.flush().await
@@ -163,6 +174,9 @@ impl LogsEngine {
         }
         if let Err(e) = self.apply_retention(now_ms()).await {
             self.background_error("logs_retention", &e);
+        }
+        if let Err(e) = self.delete_retired().await {
+            self.background_error("logs_delete_retired", &e);
         }
     }
 

@@ -101,6 +101,8 @@ pub struct LogsEngine {
     /// Parts visible to readers.
     parts: RwLock<Arc<Vec<PartMeta>>>,
     last_flush: Mutex<Instant>,
+    /// Parts merged away or dropped, their files kept a while for readers.
+    graveyard: crate::graveyard::Graveyard,
     flush_wanted: tokio::sync::Notify,
     closed: AtomicBool,
     metrics: StorageMetrics,

@@ -101,6 +101,7 @@ impl LogsEngine {
             active: RwLock::new(Arc::new(head)),
             frozen: RwLock::new(Vec::new()),
             last_flush: Mutex::new(Instant::now()),
+            graveyard: crate::graveyard::Graveyard::new(crate::graveyard::RETIRED_PART_GRACE),
             flush_wanted: tokio::sync::Notify::new(),
             closed: AtomicBool::new(false),
             metrics,
