@@ -38,6 +38,11 @@ pub struct WalWriter {
     dirty: bool,
     policy: FsyncPolicy,
     frame_buf: Vec<u8>,
+    /// Set when a failed write left a partial frame that could not be cut
+    /// off: replay stops at a torn frame, so a record appended after it
+    /// would be lost on restart although acknowledged. Appends fail until
+    /// the cut succeeds.
+    torn: bool,
     /// Bytes appended since open, for self-metrics.
     pub bytes_written: u64,
     /// Fsyncs done since open, for self-metrics.
@@ -59,6 +64,7 @@ impl WalWriter {
             dirty: false,
             policy,
             frame_buf: Vec::new(),
+            torn: false,
             bytes_written: 0,
             fsyncs: 0,
         })
@@ -88,17 +94,33 @@ impl WalWriter {
         if self.size >= SEGMENT_TARGET_BYTES {
             self.cut()?;
         }
+        if self.torn {
+            self.cut_torn_frame()?;
+        }
         self.frame_buf.clear();
         frame_into(&mut self.frame_buf, payload);
-        self.file
-            .write_all(&self.frame_buf)
-            .map_err(|e| Error::io("append", segment_path(&self.dir, self.seq), e))?;
+        if let Err(e) = self.file.write_all(&self.frame_buf) {
+            // Part of the frame may be on disk (a full disk, say). Cut it
+            // off now, or refuse appends until that works.
+            self.torn = true;
+            let _ = self.cut_torn_frame();
+            return Err(Error::io("append", segment_path(&self.dir, self.seq), e));
+        }
         self.size += self.frame_buf.len() as u64;
         self.bytes_written += self.frame_buf.len() as u64;
         self.dirty = true;
         if self.policy == FsyncPolicy::PerRequest {
             self.sync()?;
         }
+        Ok(())
+    }
+
+    /// Shrinks the segment back to its last whole frame.
+    fn cut_torn_frame(&mut self) -> Result<()> {
+        self.file
+            .set_len(self.size)
+            .map_err(|e| Error::io("truncate", segment_path(&self.dir, self.seq), e))?;
+        self.torn = false;
         Ok(())
     }
 
@@ -151,4 +173,34 @@ fn create_segment(dir: &Path, seq: u64) -> Result<(File, u64)> {
     file.sync_all().map_err(|e| Error::io("fsync", &path, e))?;
     sync_dir(dir)?;
     Ok((file, SEGMENT_MAGIC.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::segment::replay_dir;
+
+    #[test]
+    fn a_torn_frame_from_a_failed_write_is_cut_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = WalWriter::open(dir.path(), FsyncPolicy::PerRequest).unwrap();
+        w.append(b"first").unwrap();
+        // What a write that failed half-way leaves behind.
+        let mut raw = OpenOptions::new()
+            .append(true)
+            .open(segment_path(dir.path(), w.current_segment()))
+            .unwrap();
+        raw.write_all(&[0x55; 7]).unwrap();
+        w.torn = true;
+        w.append(b"second").unwrap();
+        drop(w);
+        let mut got = Vec::new();
+        let report = replay_dir(dir.path(), 0, |p| {
+            got.push(p.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, vec![b"first".to_vec(), b"second".to_vec()]);
+        assert_eq!(report.truncated_at, None);
+    }
 }
