@@ -453,3 +453,38 @@ fn tail_sends_the_backfill_then_new_lines_over_a_websocket() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
 }
+
+#[test]
+fn an_entry_sent_again_after_a_flush_is_returned_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Hearth::start(dir.path(), &[]);
+    let now = now_ns();
+    let body = json!({"streams": [{"stream": {"app": "dup"}, "values": [
+        [(now - 5 * S).to_string(), "same line"],
+        [(now - 4 * S).to_string(), "next line"],
+    ]}]});
+    // A client that timed out re-sends the batch after it was flushed.
+    assert_eq!(push_json(&h, &body).status().as_u16(), 204);
+    let resp = h
+        .client()
+        .post(h.url("/api/v1/admin/flush"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(push_json(&h, &body).status().as_u16(), 204);
+    for direction in ["forward", "backward"] {
+        let v = get_json(
+            &h,
+            "/loki/api/v1/query_range",
+            &[
+                ("query", r#"{app="dup"}"#.into()),
+                ("start", (now - 60 * S).to_string()),
+                ("end", now.to_string()),
+                ("direction", direction.into()),
+            ],
+        );
+        let mut got: Vec<String> = lines(&v).into_iter().map(|l| l.1).collect();
+        got.sort();
+        assert_eq!(got, ["next line", "same line"], "{direction}");
+    }
+}

@@ -2,9 +2,11 @@
 //! `limit` in the query's direction.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 
+use bytes::Bytes;
+use hearth_storage::SeriesId;
 use hearth_storage::logs::{HeadEntry, LogScan, LogsEngine, ScanSink};
 use hearth_storage::postings::SeriesEntry;
 
@@ -63,9 +65,15 @@ pub struct LogQueryResult {
     pub stats: ExecStats,
 }
 
+/// An entry as stored: a client that re-sends a batch after a timeout can
+/// leave the same entry in two parts until compaction merges them, and a
+/// query shows it once, as Loki's does.
+type RawKey = (SeriesId, i64, Bytes);
+
 /// Orders kept entries so the heap's top is the one to drop first.
 struct Kept {
     key: (i64, u64),
+    raw: RawKey,
     line: LogLine,
 }
 
@@ -97,6 +105,7 @@ struct Sink<'a> {
     stats: ExecStats,
     stream_labels: StreamLabelCache,
     overflowed: bool,
+    kept_raw: HashSet<RawKey>,
 }
 
 impl Sink<'_> {
@@ -120,10 +129,12 @@ impl Sink<'_> {
         }
     }
 
-    fn push(&mut self, line: LogLine) {
+    fn push(&mut self, raw: RawKey, line: LogLine) {
         self.seq += 1;
+        self.kept_raw.insert(raw.clone());
         let kept = Kept {
             key: (line.ts_ns, self.seq),
+            raw,
             line,
         };
         if self.params.interval_ns > 0 {
@@ -134,13 +145,17 @@ impl Sink<'_> {
             self.oldest.push(kept);
         } else if self.params.backward {
             self.newest.push(Reverse(kept));
-            if self.newest.len() > self.params.limit {
-                self.newest.pop();
+            if self.newest.len() > self.params.limit
+                && let Some(dropped) = self.newest.pop()
+            {
+                self.kept_raw.remove(&dropped.0.raw);
             }
         } else {
             self.oldest.push(kept);
-            if self.oldest.len() > self.params.limit {
-                self.oldest.pop();
+            if self.oldest.len() > self.params.limit
+                && let Some(dropped) = self.oldest.pop()
+            {
+                self.kept_raw.remove(&dropped.raw);
             }
         }
     }
@@ -161,6 +176,10 @@ impl ScanSink for Sink<'_> {
                     continue;
                 }
             }
+            let raw = (stream.id, row.ts_ns, row.line.clone());
+            if self.kept_raw.contains(&raw) {
+                continue;
+            }
             self.stats.lines_processed += 1;
             self.stats.bytes_processed += row.line.len() as u64;
             metadata_pairs(&row.metadata, &mut metadata);
@@ -172,14 +191,17 @@ impl ScanSink for Sink<'_> {
             }) else {
                 continue;
             };
-            self.push(LogLine {
-                ts_ns: row.ts_ns,
-                line: out.line,
-                stream: Arc::clone(&labels),
-                labels: out.labels,
-                structured_metadata: out.structured_metadata,
-                parsed: out.parsed,
-            });
+            self.push(
+                raw,
+                LogLine {
+                    ts_ns: row.ts_ns,
+                    line: out.line,
+                    stream: Arc::clone(&labels),
+                    labels: out.labels,
+                    structured_metadata: out.structured_metadata,
+                    parsed: out.parsed,
+                },
+            );
         }
     }
 
@@ -217,6 +239,7 @@ pub async fn run_log_query(
         stats: ExecStats::default(),
         stream_labels: Default::default(),
         overflowed: false,
+        kept_raw: HashSet::new(),
     };
     if params.limit > 0 {
         let scanned = engine.scan(&scan, &mut sink).await?;
