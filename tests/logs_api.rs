@@ -239,60 +239,40 @@ fn check_queries(h: &Hearth, base: i64) {
         .map(|p| p[1].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(values, vec!["3", "5", "5"]);
-    let v = get_json(
-        h,
-        "/loki/api/v1/query",
-        &[
-            (
-                "query",
-                r#"sum by (env) (count_over_time({app=~"a|b"}[1m]))"#.into(),
-            ),
-            ("time", (base + 60 * S).to_string()),
-        ],
-    );
-    let mut by_env: Vec<(String, String)> = v["data"]["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["metric"]["env"].as_str().unwrap().to_owned(),
-                s["value"][1].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    by_env.sort();
+    // Instant values by one label, sorted.
+    let by = |query: &str, label: &str| -> Vec<(String, String)> {
+        let v = get_json(
+            h,
+            "/loki/api/v1/query",
+            &[
+                ("query", query.to_owned()),
+                ("time", (base + 60 * S).to_string()),
+            ],
+        );
+        let mut out: Vec<(String, String)> = v["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["metric"][label].as_str().unwrap().to_owned(),
+                    s["value"][1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
     assert_eq!(
-        by_env,
+        by(r#"sum by (env) (count_over_time({app=~"a|b"}[1m]))"#, "env"),
         vec![("dev".into(), "2".into()), ("prod".into(), "5".into())]
     );
     // Explore's log-volume histogram groups by the detected level.
-    let v = get_json(
-        h,
-        "/loki/api/v1/query",
-        &[
-            (
-                "query",
-                r#"sum by (level, detected_level) (count_over_time({app="a"} | drop __error__[1m]))"#
-                    .into(),
-            ),
-            ("time", (base + 60 * S).to_string()),
-        ],
-    );
-    let mut by_level: Vec<(String, String)> = v["data"]["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["metric"]["detected_level"].as_str().unwrap().to_owned(),
-                s["value"][1].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    by_level.sort();
     assert_eq!(
-        by_level,
+        by(
+            r#"sum by (level, detected_level) (count_over_time({app="a"} | drop __error__[1m]))"#,
+            "detected_level"
+        ),
         vec![("error".into(), "3".into()), ("info".into(), "2".into())]
     );
     // Grafana's health check.

@@ -22,9 +22,9 @@ use crate::QueryState;
 use crate::http::params::Params;
 use crate::logql::Expr;
 use crate::logql::ast::LogQuery;
-use crate::logql::eval::pipeline::{InputEntry, Pipeline};
+use crate::logql::eval::pipeline::Pipeline;
 use crate::logql::exec::{
-    LogLine, LogQueryParams, metadata_pairs, run_log_query, storage_matchers, stream_label_pairs,
+    LogLine, LogQueryParams, process_row, run_log_query, storage_matchers, stream_label_pairs,
 };
 
 /// Keeps idle connections (and proxies in between) alive.
@@ -111,13 +111,7 @@ impl Tail {
             let labels = Arc::new(stream_label_pairs(stream));
             let mut metadata = Vec::new();
             for row in rows {
-                metadata_pairs(&row.metadata, &mut metadata);
-                if let Some(p) = self.pipeline.process(InputEntry {
-                    ts_ns: row.ts_ns,
-                    line: &row.line,
-                    stream: &labels,
-                    structured_metadata: &metadata,
-                }) {
+                if let Some(p) = process_row(&self.pipeline, row, &labels, &mut metadata) {
                     let key = (labels.as_ref().clone(), row.ts_ns, p.line.clone());
                     if seen.contains(&key) {
                         continue;

@@ -21,7 +21,9 @@ pub use streams::{LogLine, LogQueryParams, LogQueryResult, run_log_query};
 use super::ast::{LabelMatcher, Stage};
 use super::eval::labels::LabelPairs;
 use super::eval::metric::MetricError;
+use super::eval::pipeline::{InputEntry, Pipeline, ProcessedEntry};
 use super::eval::pipeline::{PipelineError, leading_required_substrings};
+use hearth_storage::logs::HeadEntry;
 
 /// Why a query could not be run.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +90,23 @@ impl StreamLabelCache {
 pub(crate) fn metadata_pairs(metadata: &[Label], into: &mut LabelPairs) {
     into.clear();
     into.extend(metadata.iter().map(|l| (l.name.clone(), l.value.clone())));
+}
+
+/// Runs one stored entry through the pipeline; `metadata` is scratch
+/// space reused across entries.
+pub(crate) fn process_row(
+    pipeline: &Pipeline,
+    row: &HeadEntry,
+    stream: &LabelPairs,
+    metadata: &mut LabelPairs,
+) -> Option<ProcessedEntry> {
+    metadata_pairs(&row.metadata, metadata);
+    pipeline.process(InputEntry {
+        ts_ns: row.ts_ns,
+        line: &row.line,
+        stream,
+        structured_metadata: metadata,
+    })
 }
 
 /// Substrings the text index may use to narrow a scan.

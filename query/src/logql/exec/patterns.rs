@@ -10,10 +10,10 @@ use hearth_storage::SeriesId;
 use hearth_storage::logs::{HeadEntry, LogScan, LogsEngine, ScanSink};
 use hearth_storage::postings::SeriesEntry;
 
-use super::{ExecError, StreamLabelCache, metadata_pairs, required_substrings, storage_matchers};
+use super::{ExecError, StreamLabelCache, process_row, required_substrings, storage_matchers};
 use crate::logql::ast::LogQuery;
 use crate::logql::eval::labels::LabelPairs;
-use crate::logql::eval::pipeline::{InputEntry, Pipeline};
+use crate::logql::eval::pipeline::Pipeline;
 use crate::logql::patterns::{ClusterId, PatternMiner};
 
 /// Patterns seen fewer times over the range are noise, as Loki judges.
@@ -68,13 +68,7 @@ impl ScanSink for Sink<'_> {
         let labels = self.stream_labels.get(stream);
         let mut metadata = LabelPairs::new();
         for row in rows {
-            metadata_pairs(&row.metadata, &mut metadata);
-            let Some(out) = self.pipeline.process(InputEntry {
-                ts_ns: row.ts_ns,
-                line: &row.line,
-                stream: &labels,
-                structured_metadata: &metadata,
-            }) else {
+            let Some(out) = process_row(self.pipeline, &row, &labels, &mut metadata) else {
                 continue;
             };
             let key = (stream.id, level_of(&metadata));

@@ -11,11 +11,11 @@ use hearth_storage::logs::{HeadEntry, LogScan, LogsEngine, ScanSink};
 use hearth_storage::postings::SeriesEntry;
 
 use super::{
-    ExecError, ExecStats, StreamLabelCache, metadata_pairs, required_substrings, storage_matchers,
+    ExecError, ExecStats, StreamLabelCache, process_row, required_substrings, storage_matchers,
 };
 use crate::logql::ast::LogQuery;
 use crate::logql::eval::labels::LabelPairs;
-use crate::logql::eval::pipeline::{InputEntry, Pipeline};
+use crate::logql::eval::pipeline::Pipeline;
 
 /// What a log query asks for.
 #[derive(Clone, Copy, Debug)]
@@ -182,13 +182,7 @@ impl ScanSink for Sink<'_> {
             }
             self.stats.lines_processed += 1;
             self.stats.bytes_processed += row.line.len() as u64;
-            metadata_pairs(&row.metadata, &mut metadata);
-            let Some(out) = self.pipeline.process(InputEntry {
-                ts_ns: row.ts_ns,
-                line: &row.line,
-                stream: &labels,
-                structured_metadata: &metadata,
-            }) else {
+            let Some(out) = process_row(self.pipeline, &row, &labels, &mut metadata) else {
                 continue;
             };
             self.push(
