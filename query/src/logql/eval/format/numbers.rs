@@ -7,6 +7,8 @@
 use hearth_template::Value;
 use hearth_template::strconv::{parse_float, parse_int};
 
+use crate::logql::eval::pipeline::convert;
+
 /// Sprig's `toInt64` (spf13/cast): numbers convert, a string is read as a
 /// Go integer literal (`"3.0"` allowed), anything else is 0.
 pub(super) fn to_int64(v: &Value) -> i64 {
@@ -174,114 +176,16 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Value, String> {
     }
 }
 
-/// go-humanize's `ParseBytes`, as Loki's `bytes` uses it: a number with
-/// an optional SI (`kB`, `MB`) or IEC (`KiB`, `Mi`) unit, any case.
+/// go-humanize's `ParseBytes`, as Loki's `bytes` uses it.
 pub(super) fn parse_bytes(s: &str) -> Result<f64, String> {
-    let num_len = s
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.' || *c == ','))
-        .map_or(s.len(), |(i, _)| i);
-    let num = s[..num_len].replace(',', "");
-    let value =
-        parse_float(&num).map_err(|e| hearth_template::strconv::parse_float_message(&num, e))?;
-    let unit = s[num_len..].trim().to_ascii_lowercase();
-    const PREFIXES: [&str; 7] = ["k", "m", "g", "t", "p", "e", "z"];
-    let scale = match unit.as_str() {
-        "" | "b" => 1.0,
-        u => {
-            let prefix = u.get(..1).unwrap_or("");
-            let power = PREFIXES
-                .iter()
-                .position(|p| *p == prefix)
-                .ok_or_else(|| format!("unhandled size name: {unit}"))?;
-            let exp = i32::try_from(power + 1).unwrap_or(0);
-            match &u[1..] {
-                "" | "b" => 1000f64.powi(exp),
-                "i" | "ib" => 1024f64.powi(exp),
-                _ => return Err(format!("unhandled size name: {unit}")),
-            }
-        }
-    };
-    let bytes = value * scale;
-    if bytes >= u64::MAX as f64 {
-        return Err(format!("too large: {s}"));
-    }
-    // The byte count is a whole number, as go-humanize returns uint64.
-    Ok(bytes.trunc())
-}
-
-/// Nanoseconds per unit of Go's `time.ParseDuration`.
-fn unit_nanos(unit: &str) -> Option<u64> {
-    Some(match unit {
-        "ns" => 1,
-        "us" | "µs" | "μs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        _ => return None,
-    })
+    convert::parse_bytes(s).map(|b| b as f64)
 }
 
 /// Go's `time.ParseDuration(s).Seconds()`, for Loki's `duration`.
 pub(super) fn parse_duration_seconds(s: &str) -> Result<f64, String> {
-    let quoted = hearth_template::strconv::quote(s);
-    let invalid = || format!("time: invalid duration {quoted}");
-    let (neg, mut rest) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if rest == "0" {
-        return Ok(0.0);
-    }
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: u128 = 0;
-    while !rest.is_empty() {
-        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let (int, after) = rest.split_at(int_len);
-        let (frac, after) = match after.strip_prefix('.') {
-            Some(f) => f.split_at(f.bytes().take_while(u8::is_ascii_digit).count()),
-            None => ("", after),
-        };
-        if int.is_empty() && frac.is_empty() {
-            return Err(invalid());
-        }
-        let unit_len = after
-            .find(|c: char| c == '.' || c.is_ascii_digit())
-            .unwrap_or(after.len());
-        if unit_len == 0 {
-            return Err(format!("time: missing unit in duration {quoted}"));
-        }
-        let unit = &after[..unit_len];
-        let scale = unit_nanos(unit).ok_or_else(|| {
-            format!(
-                "time: unknown unit {} in duration {quoted}",
-                hearth_template::strconv::quote(unit)
-            )
-        })?;
-        let whole: u128 = if int.is_empty() {
-            0
-        } else {
-            int.parse().map_err(|_| invalid())?
-        };
-        let mut part = whole.checked_mul(u128::from(scale)).ok_or_else(invalid)?;
-        if !frac.is_empty() {
-            // Beyond nanosecond precision the digits cannot change the result.
-            let frac = &frac[..frac.len().min(20)];
-            let digits: u128 = frac.parse().map_err(|_| invalid())?;
-            part += digits * u128::from(scale) / 10u128.pow(u32::try_from(frac.len()).unwrap_or(0));
-        }
-        total = total.checked_add(part).ok_or_else(invalid)?;
-        if total > u128::from(i64::MAX as u64) + u128::from(neg) {
-            return Err(invalid());
-        }
-        rest = &after[unit_len..];
-    }
-    let secs = (total / 1_000_000_000) as f64;
-    let nanos = (total % 1_000_000_000) as f64;
-    let seconds = secs + nanos / 1e9;
-    Ok(if neg { -seconds } else { seconds })
+    const NS_PER_SEC: i64 = 1_000_000_000;
+    let ns = convert::parse_duration(s)?;
+    // Whole seconds and the rest apart, as Go computes it, so large values
+    // round the same way.
+    Ok((ns / NS_PER_SEC) as f64 + (ns % NS_PER_SEC) as f64 / 1e9)
 }

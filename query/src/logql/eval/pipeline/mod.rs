@@ -9,7 +9,7 @@
 //! `<name>_extracted`, and label filters let failed lines through so the
 //! error stays visible until `| __error__=""` removes them.
 
-mod convert;
+pub(crate) mod convert;
 mod decolorize;
 pub mod discover;
 mod extract;
