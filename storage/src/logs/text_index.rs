@@ -7,6 +7,13 @@
 //! The index only narrows: a substring needle maps to constraints on whole
 //! tokens (see [`NeedleRuns`]) and every candidate row is re-checked.
 //!
+//! Long numbers and hex ids (timestamps, counters, trace ids, hashes) are
+//! not indexed: they are most of a log's distinct tokens, so they made the
+//! dictionary larger than the compressed lines and every substring lookup
+//! slow, while people seldom search for a fragment of one. A needle run
+//! that could lie inside such a token constrains nothing (see
+//! [`could_be_unindexed`]), so those searches read the rows instead.
+//!
 //! Tantivy writes a directory of files; they are packed into one object
 //! (`index.tantivy`) so a part stays a handful of objects in any store.
 
@@ -39,6 +46,31 @@ const WRITER_ARENA: usize = 32 << 20;
 
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Shortest number or hex id left out of the index: shorter ones are few
+/// distinct values (status codes, ports, small counts) and cheap to keep.
+const MIN_UNINDEXED_ID: usize = 8;
+
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+fn is_upper_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'A'..=b'F').contains(&b)
+}
+
+/// True for the tokens the index leaves out: at least
+/// [`MIN_UNINDEXED_ID`] long and all digits, or all hex digits of one case.
+fn is_unindexed(token: &[u8]) -> bool {
+    token.len() >= MIN_UNINDEXED_ID
+        && (token.iter().all(|b| is_lower_hex(*b)) || token.iter().all(|b| is_upper_hex(*b)))
+}
+
+/// True when `run` could be part of a token the index leaves out, so no
+/// prefix, suffix or infix constraint on it is safe.
+fn could_be_unindexed(run: &[u8]) -> bool {
+    run.iter().all(|b| is_lower_hex(*b)) || run.iter().all(|b| is_upper_hex(*b))
 }
 
 /// Token runs of `bytes`: (start, end) of each maximal run of token bytes.
@@ -99,7 +131,7 @@ impl TokenStream for LogTokenStream<'_> {
             while self.pos < bytes.len() && is_token_byte(bytes[self.pos]) {
                 self.pos += 1;
             }
-            if self.pos - start > MAX_TOKEN {
+            if self.pos - start > MAX_TOKEN || is_unindexed(&bytes[start..self.pos]) {
                 continue;
             }
             self.token.text.clear();
@@ -229,7 +261,8 @@ pub struct NeedleRuns {
 
 impl NeedleRuns {
     /// Splits `needle` into token constraints. Runs longer than
-    /// [`MAX_TOKEN`] constrain nothing (such tokens are not indexed).
+    /// [`MAX_TOKEN`], and runs that could be (part of) a number or hex id,
+    /// constrain nothing: such tokens are not indexed.
     pub fn of(needle: &[u8]) -> Self {
         let mut runs = Self::default();
         for (start, end) in token_runs(needle) {
@@ -239,6 +272,15 @@ impl NeedleRuns {
             let Ok(text) = std::str::from_utf8(&needle[start..end]) else {
                 continue;
             };
+            let whole = start > 0 && end < needle.len();
+            let unusable = if whole {
+                is_unindexed(text.as_bytes())
+            } else {
+                could_be_unindexed(text.as_bytes())
+            };
+            if unusable {
+                continue;
+            }
             let text = text.to_owned();
             match (start == 0, end == needle.len()) {
                 (false, false) => runs.exact.push(text),
@@ -491,8 +533,8 @@ mod tests {
 
     #[test]
     fn needle_runs_classify_by_position() {
-        let runs = NeedleRuns::of(b"ab cd-ef gh");
-        assert_eq!(runs.suffix, vec!["ab"]);
+        let runs = NeedleRuns::of(b"xy cd-ef gh");
+        assert_eq!(runs.suffix, vec!["xy"]);
         assert_eq!(runs.exact, vec!["cd", "ef"]);
         assert_eq!(runs.prefix, vec!["gh"]);
         assert_eq!(NeedleRuns::of(b"whole").infix, vec!["whole"]);
@@ -545,9 +587,38 @@ mod tests {
                 }
             }
         }
+        // Ids and long numbers are not indexed: their fragments scan.
+        assert_eq!(rows(&index, "92f35"), None);
+        assert_eq!(rows(&index, "4bf92f3577b34da6a3ce929d0e0e4736"), None);
+        assert_eq!(rows(&index, "trace_id=4bf92f35"), Some(vec![4]));
         assert_eq!(rows(&index, "ERROR"), Some(vec![2]));
         assert_eq!(rows(&index, "nothing-here"), Some(vec![]));
         assert_eq!(rows(&index, "error"), Some(vec![1]));
+    }
+
+    #[test]
+    fn numbers_and_hex_ids_are_left_out_but_short_ones_and_words_are_kept() {
+        assert!(is_unindexed(b"1700000000123"));
+        assert!(is_unindexed(b"4bf92f3577b34da6"));
+        assert!(is_unindexed(b"DEADBEEF00"));
+        assert!(!is_unindexed(b"deadbeef_"));
+        assert!(!is_unindexed(b"4Bf92f3577b34da6"));
+        assert!(!is_unindexed(b"404"));
+        assert!(!is_unindexed(b"hearthneedle7f3a9c"));
+        let index = build(&[
+            b"GET /x 404 id=1700000000123",
+            b"span=4bf92f3577b34da6 user=cafe",
+        ]);
+        assert_eq!(rows(&index, " 404 "), Some(vec![0]));
+        assert_eq!(rows(&index, "user=cafe"), Some(vec![1]));
+        // "cafe" alone could be inside a hex id, so it cannot narrow.
+        assert_eq!(rows(&index, "cafe"), None);
+        assert_eq!(rows(&index, "170000"), None);
+        assert_eq!(rows(&index, " id=17"), Some(vec![0]));
+        assert_eq!(
+            NeedleRuns::of(b"x 1700000000123 y").exact,
+            vec![] as Vec<String>
+        );
     }
 
     #[test]
