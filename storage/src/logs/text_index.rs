@@ -1,5 +1,5 @@
 //! The per-part full-text index over log lines (DESIGN §2): a Tantivy index
-//! whose doc id is the row number in `entries.parquet`, over line tokens.
+//! over line tokens whose doc ids map to row numbers in `entries.parquet`.
 //!
 //! A token is a maximal run of ASCII letters, digits and `_`; every other
 //! byte separates tokens, so lines that are not UTF-8 tokenise the same as
@@ -13,6 +13,10 @@
 //! slow, while people seldom search for a fragment of one. A needle run
 //! that could lie inside such a token constrains nothing (see
 //! [`could_be_unindexed`]), so those searches read the rows instead.
+//!
+//! A document is a block of consecutive rows (see [`ROWS_PER_DOC`]), not a
+//! single row, which keeps the postings small; a hit makes the whole block
+//! a candidate.
 //!
 //! Tantivy writes a directory of files; they are packed into one object
 //! (`index.tantivy`) so a part stays a handful of objects in any store.
@@ -39,7 +43,17 @@ const FLAG_FIELD: &str = "flag";
 const LONG_FLAG: &str = "long";
 /// Longest token indexed, in bytes.
 pub const MAX_TOKEN: usize = 256;
-const MAGIC: &[u8; 4] = b"HTX1";
+/// The first format: one document per row.
+const MAGIC_ROWS: &[u8; 4] = b"HTX1";
+/// One document per block of [`ROWS_PER_DOC`] consecutive rows; the header
+/// then holds the block size and the row count.
+const MAGIC_BLOCKS: &[u8; 4] = b"HTX2";
+/// Rows per indexed document. Consecutive rows are mostly one stream's
+/// neighbouring lines and share most tokens, so a block lists each token
+/// once where rows would list it many times: postings shrink several-fold,
+/// and a hit costs re-checking a block's rows, which a rare needle can
+/// afford and a common one skips through the "most rows" rule anyway.
+const ROWS_PER_DOC: u32 = 32;
 /// Memory the index writer's arena may use; it grows past this if a part
 /// needs more, since a part's index is always one segment.
 const WRITER_ARENA: usize = 32 << 20;
@@ -176,6 +190,11 @@ pub struct TextIndexBuilder {
     line: Field,
     flag: Field,
     rows: u64,
+    /// Text of the block being gathered, lines separated by `\n`.
+    block: String,
+    block_rows: u32,
+    block_has_long_token: bool,
+    rows_per_doc: u32,
 }
 
 impl TextIndexBuilder {
@@ -193,25 +212,59 @@ impl TextIndexBuilder {
             line,
             flag,
             rows: 0,
+            block: String::new(),
+            block_rows: 0,
+            block_has_long_token: false,
+            rows_per_doc: ROWS_PER_DOC,
+        })
+    }
+
+    /// An empty index with `n` rows per document (tests use 1 to see
+    /// exactly which rows a needle selects).
+    #[cfg(test)]
+    fn with_rows_per_doc(n: u32) -> Result<Self> {
+        Ok(Self {
+            rows_per_doc: n.max(1),
+            ..Self::new()?
         })
     }
 
     /// Adds the next row's line.
     pub fn add(&mut self, line: &[u8]) -> Result<()> {
-        let mut doc = TantivyDocument::new();
-        doc.add_text(self.line, String::from_utf8_lossy(line));
+        // A newline separates tokens, so none spans two lines.
+        self.block.push_str(&String::from_utf8_lossy(line));
+        self.block.push('\n');
         if token_runs(line).any(|(s, e)| e - s > MAX_TOKEN) {
+            self.block_has_long_token = true;
+        }
+        self.block_rows += 1;
+        self.rows += 1;
+        if self.block_rows == self.rows_per_doc {
+            self.end_block()?;
+        }
+        Ok(())
+    }
+
+    fn end_block(&mut self) -> Result<()> {
+        let mut doc = TantivyDocument::new();
+        doc.add_text(self.line, std::mem::take(&mut self.block));
+        if self.block_has_long_token {
             doc.add_text(self.flag, LONG_FLAG);
         }
         self.writer
             .add_document(doc)
             .map_err(|e| index_err("add", e))?;
-        self.rows += 1;
+        self.block_rows = 0;
+        self.block_has_long_token = false;
         Ok(())
     }
 
     /// Finishes the index and packs its files into one blob.
-    pub fn finish(self) -> Result<Vec<u8>> {
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        if self.block_rows > 0 {
+            self.end_block()?;
+        }
+        let rows = u32::try_from(self.rows).map_err(|_| index_err("finish", "too many rows"))?;
         let index = self
             .writer
             .finalize()
@@ -222,7 +275,9 @@ impl TextIndexBuilder {
         files.sort();
         files.dedup();
         let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(MAGIC_BLOCKS);
+        out.extend_from_slice(&self.rows_per_doc.to_le_bytes());
+        out.extend_from_slice(&rows.to_le_bytes());
         let mut packed = Vec::new();
         for path in &files {
             if !dir.exists(path).map_err(|e| index_err("list", e))? {
@@ -305,6 +360,7 @@ impl NeedleRuns {
 pub struct TextIndex {
     index: Index,
     rows: u32,
+    rows_per_doc: u32,
     bytes: usize,
 }
 
@@ -332,9 +388,23 @@ impl TextIndex {
             pos = end;
             Ok(slice)
         };
-        if take(4)? != MAGIC {
-            return Err(corrupt("not a Hearth text index"));
-        }
+        let read_u32 = |bytes: &[u8]| -> Result<u32> {
+            Ok(u32::from_le_bytes(
+                bytes.try_into().map_err(|_| corrupt("header"))?,
+            ))
+        };
+        let layout = match take(4)? {
+            m if m == MAGIC_ROWS => None,
+            m if m == MAGIC_BLOCKS => {
+                let per_doc = read_u32(take(4)?)?;
+                let rows = read_u32(take(4)?)?;
+                if per_doc == 0 {
+                    return Err(corrupt("zero rows per document"));
+                }
+                Some((per_doc, rows))
+            }
+            _ => return Err(corrupt("not a Hearth text index")),
+        };
         let count = u32::from_le_bytes(take(4)?.try_into().map_err(|_| corrupt("count"))?);
         let dir = RamDirectory::create();
         for _ in 0..count {
@@ -352,15 +422,22 @@ impl TextIndex {
         index
             .tokenizers()
             .register(TOKENIZER, LogTokenizer::default());
-        let rows = index
-            .searchable_segment_metas()
-            .map_err(|e| index_err("open", e))?
-            .iter()
-            .map(|m| m.max_doc())
-            .sum();
+        let (rows_per_doc, rows) = match layout {
+            Some(layout) => layout,
+            None => {
+                let docs = index
+                    .searchable_segment_metas()
+                    .map_err(|e| index_err("open", e))?
+                    .iter()
+                    .map(|m| m.max_doc())
+                    .sum();
+                (1, docs)
+            }
+        };
         Ok(Self {
             index,
             rows,
+            rows_per_doc,
             bytes: blob.len(),
         })
     }
@@ -435,10 +512,14 @@ impl TextIndex {
                     narrow(&mut rows, postings_of_terms(&lines, TermSet::Infix(token))?);
                 }
             }
-            let mut rows = rows.unwrap_or_default();
-            rows |= postings_of_terms(&flags, TermSet::Exact(LONG_FLAG))?;
-            for r in rows {
-                result.insert(base + r);
+            let mut docs = rows.unwrap_or_default();
+            docs |= postings_of_terms(&flags, TermSet::Exact(LONG_FLAG))?;
+            for d in docs {
+                let first = u64::from(base + d) * u64::from(self.rows_per_doc);
+                let end = (first + u64::from(self.rows_per_doc)).min(u64::from(self.rows));
+                if let (Ok(first), Ok(end)) = (u32::try_from(first), u32::try_from(end)) {
+                    result.insert_range(first..end);
+                }
             }
             base += segment.max_doc();
         }
@@ -517,7 +598,7 @@ mod tests {
     use super::*;
 
     fn build(lines: &[&[u8]]) -> TextIndex {
-        let mut b = TextIndexBuilder::new().unwrap();
+        let mut b = TextIndexBuilder::with_rows_per_doc(1).unwrap();
         for l in lines {
             b.add(l).unwrap();
         }
@@ -628,6 +709,28 @@ mod tests {
         let index = build(&[line.as_bytes(), b"other"]);
         assert_eq!(rows(&index, "xabc"), Some(vec![0]));
         assert_eq!(rows(&index, "head"), Some(vec![0]));
+    }
+
+    #[test]
+    fn a_hit_selects_its_whole_block() {
+        let mut b = TextIndexBuilder::with_rows_per_doc(2).unwrap();
+        for line in ["x", "y", "z needle", "w", "q"] {
+            b.add(line.as_bytes()).unwrap();
+        }
+        let index = TextIndex::open(&b.finish().unwrap()).unwrap();
+        assert_eq!(index.rows(), 5);
+        assert_eq!(rows(&index, "needle"), Some(vec![2, 3]));
+        assert_eq!(rows(&index, "q"), Some(vec![4]));
+        // No token spans two lines of a block.
+        assert_eq!(rows(&index, "xy"), Some(vec![]));
+        let default = {
+            let mut b = TextIndexBuilder::new().unwrap();
+            for i in 0..40 {
+                b.add(format!("line {i} word{i}").as_bytes()).unwrap();
+            }
+            TextIndex::open(&b.finish().unwrap()).unwrap()
+        };
+        assert_eq!(rows(&default, "word35"), Some((ROWS_PER_DOC..40).collect()));
     }
 
     #[test]
