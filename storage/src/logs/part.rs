@@ -82,8 +82,20 @@ pub fn entries_schema() -> SchemaRef {
     Arc::clone(&SCHEMA)
 }
 
-fn writer_properties() -> WriterProperties {
-    let zstd = ZstdLevel::try_new(3).unwrap_or_default();
+/// zstd level of a flushed part: flushes run while ingest waits on the
+/// head's memory, so they favour speed.
+const FLUSH_ZSTD_LEVEL: i32 = 3;
+/// zstd level of a merged part: merges run in the background and their
+/// output is what stays on disk, so they favour size.
+const MERGED_ZSTD_LEVEL: i32 = 9;
+
+fn writer_properties(compaction_level: u32) -> WriterProperties {
+    let zstd_level = if compaction_level == 0 {
+        FLUSH_ZSTD_LEVEL
+    } else {
+        MERGED_ZSTD_LEVEL
+    };
+    let zstd = ZstdLevel::try_new(zstd_level).unwrap_or_default();
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(zstd))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -136,8 +148,9 @@ impl LogPartWriter {
         };
         let path = entries_path(&meta);
         let sink = BufWriter::new(store.object_store(), path.clone());
-        let entries = AsyncArrowWriter::try_new(sink, entries_schema(), Some(writer_properties()))
-            .map_err(parquet_err(&path))?;
+        let entries =
+            AsyncArrowWriter::try_new(sink, entries_schema(), Some(writer_properties(level)))
+                .map_err(parquet_err(&path))?;
         Ok(Self {
             store,
             meta,
