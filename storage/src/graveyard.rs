@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::error::Result;
+use crate::object_store::DataStore;
 use crate::part::PartMeta;
 
 /// How long a retired part's files outlive it: well past the longest a
@@ -52,6 +54,32 @@ impl Graveyard {
             .lock()
             .extend(parts.into_iter().map(|p| (at, p)));
     }
+
+    /// Deletes every file of the parts of `signal` retired at least the
+    /// grace period ago; what fails is kept for the next round.
+    pub(crate) async fn delete_due(&self, store: &DataStore, signal: &str) -> Result<()> {
+        let now = Instant::now();
+        let mut due = self.take_due(now);
+        if due.is_empty() {
+            return Ok(());
+        }
+        while let Some(part) = due.last() {
+            let deleted: Result<()> = async {
+                for path in store.list(&part.dir(signal)).await? {
+                    store.delete(&path).await?;
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = deleted {
+                self.rebury(due, now);
+                return Err(e);
+            }
+            due.pop();
+        }
+        store.prune_empty_dirs(&signal.into());
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +122,26 @@ mod tests {
             .map(|p| p.id)
             .collect();
         assert_eq!(due, vec![3, 4]);
+    }
+
+    #[tokio::test]
+    async fn due_parts_lose_every_file_and_others_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DataStore::local(dir.path()).unwrap();
+        let (old, young) = (part(1), part(2));
+        for p in [&old, &young] {
+            for name in ["entries.parquet", "series.parquet", "index.tantivy"] {
+                let path = p.dir("logs").clone().join(name);
+                store
+                    .put_durable(&path, bytes::Bytes::from_static(b"x"))
+                    .await
+                    .unwrap();
+            }
+        }
+        let g = Graveyard::new(Duration::ZERO);
+        g.bury(std::slice::from_ref(&old), Instant::now());
+        g.delete_due(&store, "logs").await.unwrap();
+        assert!(store.list(&old.dir("logs")).await.unwrap().is_empty());
+        assert_eq!(store.list(&young.dir("logs")).await.unwrap().len(), 3);
     }
 }

@@ -112,16 +112,7 @@ impl MetricsEngine {
     /// Deletes the files of parts retired long enough ago that no query
     /// can still be reading them.
     async fn delete_retired(&self) -> Result<()> {
-        let now = Instant::now();
-        let due = self.graveyard.take_due(now);
-        if due.is_empty() {
-            return Ok(());
-        }
-        if let Err(e) = self.delete_parts(&due).await {
-            self.graveyard.rebury(due, now);
-            return Err(e);
-        }
-        Ok(())
+        self.graveyard.delete_due(&self.store, SIGNAL).await
     }
 
     /// One round of background upkeep: flush if due, compact, enforce

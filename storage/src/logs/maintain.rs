@@ -147,17 +147,7 @@ impl LogsEngine {
     /// Deletes the files of parts retired long enough ago that no query
     /// can still be reading them.
     async fn delete_retired(&self) -> Result<()> {
-        let now = Instant::now();
-        let mut due = self.graveyard.take_due(now);
-        while let Some(p) = due.last() {
-            if let Err(e) = delete_part(&self.store, p).await {
-                self.graveyard.rebury(due, now);
-                return Err(e);
-            }
-            due.pop();
-        }
-        self.store.prune_empty_dirs(&SIGNAL.into());
-        Ok(())
+        self.graveyard.delete_due(&self.store, SIGNAL).await
     }
 
     /// One round of background upkeep: flush if due, compact, enforce
