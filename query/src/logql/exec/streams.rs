@@ -2,7 +2,7 @@
 //! `limit` in the query's direction.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -105,7 +105,9 @@ struct Sink<'a> {
     stats: ExecStats,
     stream_labels: StreamLabelCache,
     overflowed: bool,
-    kept_raw: HashSet<RawKey>,
+    /// Lines kept per (stream, time): looked up for every row read, so the
+    /// key is two integers and lines are compared only on a time match.
+    kept_raw: HashMap<(SeriesId, i64), Vec<Bytes>>,
 }
 
 impl Sink<'_> {
@@ -129,9 +131,29 @@ impl Sink<'_> {
         }
     }
 
+    fn forget(&mut self, raw: &RawKey) {
+        if let Some(lines) = self.kept_raw.get_mut(&(raw.0, raw.1)) {
+            if let Some(i) = lines.iter().position(|l| *l == raw.2) {
+                lines.swap_remove(i);
+            }
+            if lines.is_empty() {
+                self.kept_raw.remove(&(raw.0, raw.1));
+            }
+        }
+    }
+
+    fn is_kept(&self, stream: SeriesId, ts_ns: i64, line: &Bytes) -> bool {
+        self.kept_raw
+            .get(&(stream, ts_ns))
+            .is_some_and(|lines| lines.contains(line))
+    }
+
     fn push(&mut self, raw: RawKey, line: LogLine) {
         self.seq += 1;
-        self.kept_raw.insert(raw.clone());
+        self.kept_raw
+            .entry((raw.0, raw.1))
+            .or_default()
+            .push(raw.2.clone());
         let kept = Kept {
             key: (line.ts_ns, self.seq),
             raw,
@@ -148,14 +170,14 @@ impl Sink<'_> {
             if self.newest.len() > self.params.limit
                 && let Some(dropped) = self.newest.pop()
             {
-                self.kept_raw.remove(&dropped.0.raw);
+                self.forget(&dropped.0.raw);
             }
         } else {
             self.oldest.push(kept);
             if self.oldest.len() > self.params.limit
                 && let Some(dropped) = self.oldest.pop()
             {
-                self.kept_raw.remove(&dropped.raw);
+                self.forget(&dropped.raw);
             }
         }
     }
@@ -176,10 +198,10 @@ impl ScanSink for Sink<'_> {
                     continue;
                 }
             }
-            let raw = (stream.id, row.ts_ns, row.line.clone());
-            if self.kept_raw.contains(&raw) {
+            if self.is_kept(stream.id, row.ts_ns, &row.line) {
                 continue;
             }
+            let raw = (stream.id, row.ts_ns, row.line.clone());
             self.stats.lines_processed += 1;
             self.stats.bytes_processed += row.line.len() as u64;
             let Some(out) = process_row(self.pipeline, &row, &labels, &mut metadata) else {
@@ -233,7 +255,7 @@ pub async fn run_log_query(
         stats: ExecStats::default(),
         stream_labels: Default::default(),
         overflowed: false,
-        kept_raw: HashSet::new(),
+        kept_raw: HashMap::new(),
     };
     if params.limit > 0 {
         let scanned = engine.scan(&scan, &mut sink).await?;
