@@ -1,6 +1,7 @@
 //! Hearth's storage engine: the data model, write-ahead log, in-memory heads,
-//! Parquet parts, manifest, compaction and retention (DESIGN §2). Logs and
-//! traces will reuse the same WAL, part, manifest and retention machinery.
+//! Parquet parts, manifest, compaction and retention (DESIGN §2). Metrics,
+//! logs and traces share the same WAL, part, manifest and retention
+//! machinery.
 #![deny(missing_docs)]
 
 pub mod compact;
@@ -16,8 +17,11 @@ pub mod metrics;
 pub mod model;
 pub mod object_store;
 pub mod part;
+mod part_cache;
 pub mod postings;
 pub mod retention;
+pub mod traces;
+pub mod traces_model;
 pub mod wal;
 
 pub use engine::{
@@ -29,3 +33,5 @@ pub use logs::{LogsCell, LogsEngine, LogsOptions};
 pub use logs_model::*;
 pub use matcher::{MatchOp, Matcher};
 pub use model::*;
+pub use traces::{TracesCell, TracesEngine, TracesOptions};
+pub use traces_model::*;

@@ -76,6 +76,26 @@ pub fn plan_all(parts: &[PartMeta]) -> Vec<CompactionJob> {
     plan(parts, &policy, i64::MAX - DAY_MS * 2)
 }
 
+/// Splits parts (oldest first) into runs whose `raw_bytes` stay within
+/// `max`: for engines that merge parts in memory and so must bound a merge.
+pub fn chunk_by_size(parts: Vec<PartMeta>, max: u64) -> Vec<Vec<PartMeta>> {
+    let mut out: Vec<Vec<PartMeta>> = Vec::new();
+    let mut size = 0u64;
+    for p in parts {
+        match out.last_mut() {
+            Some(chunk) if size + p.raw_bytes <= max => {
+                size += p.raw_bytes;
+                chunk.push(p);
+            }
+            _ => {
+                size = p.raw_bytes;
+                out.push(vec![p]);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::head::{HeadEntry, dedup_same_time};
 use super::part::{LogPartWriter, PartQuery, delete_part, read_entries};
 use super::{DAY_NS, LogsEngine, SIGNAL};
-use crate::compact::planner::{plan, plan_all};
+use crate::compact::planner::{chunk_by_size, plan, plan_all};
 use crate::engine::now_ms;
 use crate::error::Result;
 use crate::model::SeriesId;
@@ -177,23 +177,4 @@ impl LogsEngine {
             .get_or_create(&vec![("kind", kind)])
             .inc();
     }
-}
-
-/// Splits parts (oldest first) into runs whose raw bytes stay within `max`.
-fn chunk_by_size(parts: Vec<PartMeta>, max: u64) -> Vec<Vec<PartMeta>> {
-    let mut out: Vec<Vec<PartMeta>> = Vec::new();
-    let mut size = 0u64;
-    for p in parts {
-        match out.last_mut() {
-            Some(chunk) if size + p.raw_bytes <= max => {
-                size += p.raw_bytes;
-                chunk.push(p);
-            }
-            _ => {
-                size = p.raw_bytes;
-                out.push(vec![p]);
-            }
-        }
-    }
-    out
 }

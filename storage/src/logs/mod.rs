@@ -5,7 +5,6 @@
 //! nanoseconds throughout.
 
 mod append;
-mod cache;
 mod flush;
 pub mod head;
 mod maintain;
@@ -35,7 +34,8 @@ pub use head::{HeadEntry, LogsHead, StreamRows};
 pub use part::{DAY_NS, SIGNAL};
 pub use select::{LogScan, ScanSink, ScanStats};
 
-use cache::TextIndexCache;
+use crate::part_cache::PartCache;
+use text_index::TextIndex;
 
 /// How the logs engine behaves; every field has a sensible default.
 #[derive(Clone, Debug)]
@@ -106,7 +106,7 @@ pub struct LogsEngine {
     flush_wanted: tokio::sync::Notify,
     closed: AtomicBool,
     metrics: StorageMetrics,
-    text_cache: TextIndexCache,
+    text_cache: PartCache<TextIndex>,
     /// Accepted entries for live tails; sent only while someone listens.
     tail: tokio::sync::broadcast::Sender<Arc<TailBatch>>,
 }

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::cache::TextIndexCache;
 use super::head::{HeadEntry, LogsHead};
 use super::{LogsEngine, LogsOptions, SIGNAL};
 use crate::engine::OpenReport;
@@ -93,7 +92,7 @@ impl LogsEngine {
         let engine = Arc::new(Self {
             parts: RwLock::new(Arc::new(manifest.parts.clone())),
             manifest: tokio::sync::Mutex::new(manifest),
-            text_cache: TextIndexCache::new(opts.index_cache_bytes),
+            text_cache: crate::part_cache::PartCache::new(opts.index_cache_bytes),
             opts,
             store,
             index,

@@ -29,21 +29,15 @@ use crate::model::{Label, SeriesId};
 use crate::object_store::DataStore;
 use crate::part::select::{any_in, page_selection};
 use crate::part::writer::{SeriesRow, encode_small_file, series_batch};
+pub use crate::part::{DAY_NS, day_of_ns};
 use crate::part::{ObjectFileReader, PartMeta};
 
 /// The signal name used in paths.
 pub const SIGNAL: &str = "logs";
-/// Nanoseconds in one day partition.
-pub const DAY_NS: i64 = 86_400_000_000_000;
 const BATCH_ROWS: usize = 16 * 1024;
 /// Line pages stay small so that a needle search decompresses little
 /// beyond the pages holding its candidate rows.
 const LINE_PAGE_BYTES: usize = 256 << 10;
-
-/// Day number of a nanosecond timestamp.
-pub fn day_of_ns(ts_ns: i64) -> i64 {
-    ts_ns.div_euclid(DAY_NS)
-}
 
 /// Path of a part's entries file.
 pub fn entries_path(meta: &PartMeta) -> ObjectPath {

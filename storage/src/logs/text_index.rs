@@ -373,6 +373,12 @@ impl std::fmt::Debug for TextIndex {
     }
 }
 
+impl crate::part_cache::Weighed for TextIndex {
+    fn weight(&self) -> usize {
+        self.bytes()
+    }
+}
+
 impl TextIndex {
     /// Opens a packed index.
     pub fn open(blob: &[u8]) -> Result<Self> {

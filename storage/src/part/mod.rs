@@ -19,6 +19,8 @@ pub use writer::{PartWriter, write_exemplars};
 
 /// Milliseconds in one day partition.
 pub const DAY_MS: i64 = 86_400_000;
+/// Nanoseconds in one day partition (logs and traces keep ns times).
+pub const DAY_NS: i64 = 86_400_000_000_000;
 
 /// What the manifest records about one part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +82,11 @@ impl PartMeta {
 /// Day number of a millisecond timestamp.
 pub fn day_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(DAY_MS)
+}
+
+/// Day number of a nanosecond timestamp.
+pub fn day_of_ns(ts_ns: i64) -> i64 {
+    ts_ns.div_euclid(DAY_NS)
 }
 
 /// `day=YYYY-MM-DD` for a day number.

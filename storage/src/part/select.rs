@@ -49,8 +49,50 @@ pub(crate) fn page_selection(
     col: usize,
     wanted: impl Fn(Option<(i64, i64)>) -> bool,
 ) -> Vec<RowSelector> {
+    let rg_wanted = wanted(row_group_bounds(meta.row_group(rg), col));
+    select_pages(meta, rg, col, rg_wanted, |index, i| match index {
+        ColumnIndexMetaData::INT64(index) => match (index.min_value(i), index.max_value(i)) {
+            (Some(&min), Some(&max)) => wanted(Some((min, max))),
+            _ => wanted(None),
+        },
+        _ => true,
+    })
+}
+
+/// Like [`page_selection`] for a binary or fixed-size binary column, whose
+/// bounds compare as bytes.
+pub(crate) fn page_selection_bytes(
+    meta: &ParquetMetaData,
+    rg: usize,
+    col: usize,
+    wanted: impl Fn(Option<(&[u8], &[u8])>) -> bool,
+) -> Vec<RowSelector> {
+    let rg_bounds = match meta.row_group(rg).column(col).statistics() {
+        Some(Statistics::FixedLenByteArray(s)) => s.min_bytes_opt().zip(s.max_bytes_opt()),
+        Some(Statistics::ByteArray(s)) => s.min_bytes_opt().zip(s.max_bytes_opt()),
+        _ => None,
+    };
+    select_pages(meta, rg, col, wanted(rg_bounds), |index, i| match index {
+        ColumnIndexMetaData::FIXED_LEN_BYTE_ARRAY(index)
+        | ColumnIndexMetaData::BYTE_ARRAY(index) => {
+            wanted(index.min_value(i).zip(index.max_value(i)))
+        }
+        _ => true,
+    })
+}
+
+/// Row selectors for one row group: all skipped unless `rg_wanted`, else
+/// page by page as `page_wanted` says, or all selected when the file has no
+/// page index for the column.
+fn select_pages(
+    meta: &ParquetMetaData,
+    rg: usize,
+    col: usize,
+    rg_wanted: bool,
+    page_wanted: impl Fn(&ColumnIndexMetaData, usize) -> bool,
+) -> Vec<RowSelector> {
     let rows = meta.row_group(rg).num_rows() as usize;
-    if !wanted(row_group_bounds(meta.row_group(rg), col)) {
+    if !rg_wanted {
         return vec![RowSelector::skip(rows)];
     }
     let pages = meta
@@ -62,20 +104,19 @@ pub(crate) fn page_selection(
         .column_index()
         .and_then(|c| c.get(rg))
         .and_then(|c| c.get(col));
-    let (Some(pages), Some(ColumnIndexMetaData::INT64(index))) = (pages, index) else {
+    let (Some(pages), Some(index)) = (pages, index) else {
         return vec![RowSelector::select(rows)];
     };
+    if matches!(index, ColumnIndexMetaData::NONE) {
+        return vec![RowSelector::select(rows)];
+    }
     let mut out = Vec::with_capacity(pages.len());
     for (i, page) in pages.iter().enumerate() {
         let start = page.first_row_index as usize;
         let end = pages
             .get(i + 1)
             .map_or(rows, |next| next.first_row_index as usize);
-        let bounds = match (index.min_value(i), index.max_value(i)) {
-            (Some(&min), Some(&max)) => Some((min, max)),
-            _ => None,
-        };
-        out.push(if wanted(bounds) {
+        out.push(if page_wanted(index, i) {
             RowSelector::select(end - start)
         } else {
             RowSelector::skip(end - start)

@@ -9,7 +9,9 @@ mod record;
 mod segment;
 mod writer;
 
-pub use record::{WalRecord, decode_record, encode_logs, encode_metrics, encode_record};
+pub use record::{
+    WalRecord, decode_record, encode_logs, encode_metrics, encode_record, encode_traces,
+};
 pub use segment::{ReplayReport, SEGMENT_MAGIC, list_segments, replay_dir, segment_path};
 pub use writer::{FsyncPolicy, WalWriter};
 

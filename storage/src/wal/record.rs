@@ -1,15 +1,19 @@
 //! Record payloads. Byte 0 names the kind; the rest is a compact varint
 //! encoding of the write it carries (see `docs/format/wal.md`).
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 
 use crate::logs_model::{LogEntry, LogsWrite, StreamWrite};
 use crate::model::{
     Exemplar, Label, Labels, MetricMetadata, MetricType, MetricsWrite, Sample, SeriesWrite,
 };
+use crate::traces_model::{SpanRow, TracesWrite};
 
 const KIND_METRICS: u8 = 1;
 const KIND_LOGS: u8 = 2;
+const KIND_TRACES: u8 = 3;
 
 /// A decoded WAL record.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +22,8 @@ pub enum WalRecord {
     Metrics(MetricsWrite),
     /// One accepted logs write (only the entries that were accepted).
     Logs(LogsWrite),
+    /// One accepted traces write (only the spans that were accepted).
+    Traces(TracesWrite),
 }
 
 /// Why a record payload could not be decoded.
@@ -35,6 +41,7 @@ pub fn encode_record(record: &WalRecord, out: &mut Vec<u8>) {
     match record {
         WalRecord::Metrics(write) => encode_metrics(write, out),
         WalRecord::Logs(write) => encode_logs(write, out),
+        WalRecord::Traces(write) => encode_traces(write, out),
     }
 }
 
@@ -81,6 +88,90 @@ pub fn encode_logs(write: &LogsWrite, out: &mut Vec<u8>) {
             put_labels(out, &e.structured_metadata);
         }
     }
+}
+
+/// Encodes a traces write as a record payload into `out` (cleared first).
+/// Resource blobs repeat across spans, so the record holds each distinct
+/// one once and spans refer to it by position.
+pub fn encode_traces(write: &TracesWrite, out: &mut Vec<u8>) {
+    out.clear();
+    out.push(KIND_TRACES);
+    let mut positions: HashMap<&[u8], u64> = HashMap::new();
+    let mut resources: Vec<&[u8]> = Vec::new();
+    let refs: Vec<u64> = write
+        .spans
+        .iter()
+        .map(|s| {
+            *positions.entry(&s.resource[..]).or_insert_with(|| {
+                resources.push(&s.resource[..]);
+                resources.len() as u64 - 1
+            })
+        })
+        .collect();
+    put_uvarint(out, resources.len() as u64);
+    for r in &resources {
+        put_bytes(out, r);
+    }
+    put_uvarint(out, write.spans.len() as u64);
+    for (s, resource) in write.spans.iter().zip(refs) {
+        out.extend_from_slice(&s.trace_id);
+        out.extend_from_slice(&s.span_id);
+        out.extend_from_slice(&s.parent_span_id);
+        out.extend_from_slice(&s.start_ns.to_le_bytes());
+        out.extend_from_slice(&s.duration_ns.to_le_bytes());
+        put_str(out, &s.service_name);
+        put_str(out, &s.name);
+        out.extend_from_slice(&s.kind.to_le_bytes());
+        out.extend_from_slice(&s.status_code.to_le_bytes());
+        put_bytes(out, &s.span);
+        put_uvarint(out, resource);
+    }
+}
+
+fn decode_traces(r: &mut Reader<'_>) -> Result<TracesWrite, RecordError> {
+    let n_resources = r.len("resource count")?;
+    let mut resources = Vec::with_capacity(n_resources.min(1 << 12));
+    for _ in 0..n_resources {
+        resources.push(Bytes::copy_from_slice(r.bytes("resource")?));
+    }
+    let n = r.len("span count")?;
+    let mut spans = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        let mut trace_id = [0u8; 16];
+        trace_id.copy_from_slice(r.take(16, "trace id")?);
+        let span_id = r.fixed8("span id")?;
+        let parent_span_id = r.fixed8("parent span id")?;
+        let start_ns = r.i64("span start")?;
+        let duration_ns = r.i64("span duration")?;
+        let service_name = r.string("service name")?;
+        let name = r.string("span name")?;
+        let kind = r.i32("span kind")?;
+        let status_code = r.i32("status code")?;
+        let span = Bytes::copy_from_slice(r.bytes("span")?);
+        let at = r.pos;
+        let resource = usize::try_from(r.uvarint("resource ref")?)
+            .ok()
+            .and_then(|i| resources.get(i))
+            .cloned()
+            .ok_or(RecordError {
+                offset: at,
+                what: "resource ref",
+            })?;
+        spans.push(SpanRow {
+            trace_id,
+            span_id,
+            parent_span_id,
+            start_ns,
+            duration_ns,
+            service_name,
+            name,
+            kind,
+            status_code,
+            span,
+            resource,
+        });
+    }
+    Ok(TracesWrite { spans })
 }
 
 /// Decodes a record payload.
@@ -154,6 +245,13 @@ pub fn decode_record(buf: &[u8]) -> Result<WalRecord, RecordError> {
             }
             Ok(WalRecord::Logs(LogsWrite { streams }))
         }
+        KIND_TRACES => {
+            let write = decode_traces(&mut r)?;
+            if r.pos != buf.len() {
+                return Err(r.err("end of record"));
+            }
+            Ok(WalRecord::Traces(write))
+        }
         _ => Err(RecordError {
             offset: 0,
             what: "known record kind",
@@ -174,6 +272,11 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_uvarint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
 fn put_labels(out: &mut Vec<u8>, labels: &[Label]) {
     put_uvarint(out, labels.len() as u64);
     for l in labels {
@@ -187,7 +290,7 @@ struct Reader<'a> {
     pos: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn err(&self, what: &'static str) -> RecordError {
         RecordError {
             offset: self.pos,
@@ -232,6 +335,27 @@ impl Reader<'_> {
         let mut out = [0u8; 8];
         out.copy_from_slice(bytes);
         Ok(out)
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], RecordError> {
+        let bytes = self
+            .buf
+            .get(self.pos..self.pos + n)
+            .ok_or_else(|| self.err(what))?;
+        self.pos += n;
+        Ok(bytes)
+    }
+
+    /// A length-prefixed byte string.
+    fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], RecordError> {
+        let n = self.len(what)?;
+        self.take(n, what)
+    }
+
+    fn i32(&mut self, what: &'static str) -> Result<i32, RecordError> {
+        let mut out = [0u8; 4];
+        out.copy_from_slice(self.take(4, what)?);
+        Ok(i32::from_le_bytes(out))
     }
 
     fn u64(&mut self, what: &'static str) -> Result<u64, RecordError> {

@@ -213,3 +213,36 @@ fn logs_records_round_trip_byte_exact() {
         );
     }
 }
+
+#[test]
+fn traces_records_round_trip_sharing_resources_and_reject_any_prefix() {
+    use crate::traces_model::{SpanRow, TracesWrite};
+    let span = |i: u8, resource: &'static [u8]| SpanRow {
+        trace_id: [i; 16],
+        span_id: [i; 8],
+        parent_span_id: [0; 8],
+        start_ns: i64::from(i) - 3,
+        duration_ns: i64::MAX,
+        service_name: format!("svc{i}"),
+        name: "ünïcode".into(),
+        kind: -1,
+        status_code: 2,
+        span: bytes::Bytes::from(vec![i; usize::from(i)]),
+        resource: bytes::Bytes::from_static(resource),
+    };
+    let write = TracesWrite {
+        spans: vec![span(1, b"r1"), span(2, b""), span(3, b"r1"), span(0, b"")],
+    };
+    let record = WalRecord::Traces(write);
+    let mut buf = Vec::new();
+    crate::wal::encode_record(&record, &mut buf);
+    assert_eq!(decode_record(&buf).unwrap(), record);
+    let shared = buf.windows(2).filter(|w| w == b"r1").count();
+    assert_eq!(shared, 1, "a resource repeated across spans is stored once");
+    for cut in 0..buf.len() {
+        assert!(
+            decode_record(&buf[..cut]).is_err(),
+            "prefix of {cut} bytes decoded"
+        );
+    }
+}

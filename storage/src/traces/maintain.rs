@@ -1,0 +1,158 @@
+//! Compaction, retention and the periodic upkeep of the traces engine.
+
+use std::time::Instant;
+
+use super::head::sort_dedup;
+use super::names::NameRow;
+use super::part::{TracePartWriter, delete_part};
+use super::part_read::read_all;
+use super::{SIGNAL, TracesEngine};
+use crate::compact::planner::{chunk_by_size, plan, plan_all};
+use crate::engine::now_ms;
+use crate::error::Result;
+use crate::part::PartMeta;
+use crate::retention;
+
+impl TracesEngine {
+    /// Runs the compaction the policy asks for (or, with `force`, merges
+    /// every day with more than one part), never building a part with more
+    /// than `max_merged_raw_bytes` of blobs. Returns the merges done.
+    pub async fn compact(&self, force: bool) -> Result<usize> {
+        let planned: Vec<(Vec<PartMeta>, u64)> = {
+            let mut manifest = self.manifest.lock().await;
+            let jobs = if force {
+                plan_all(&manifest.parts)
+            } else {
+                plan(&manifest.parts, &self.opts.compaction, now_ms())
+            };
+            let mut planned = Vec::new();
+            for job in jobs {
+                let inputs: Vec<PartMeta> = manifest
+                    .parts
+                    .iter()
+                    .filter(|p| job.part_ids.contains(&p.id))
+                    .filter(|p| p.raw_bytes < self.opts.max_merged_raw_bytes)
+                    .cloned()
+                    .collect();
+                for chunk in chunk_by_size(inputs, self.opts.max_merged_raw_bytes) {
+                    if chunk.len() >= 2 {
+                        planned.push((chunk, manifest.allocate_part_id()));
+                    }
+                }
+            }
+            planned
+        };
+        let mut done = 0;
+        for (inputs, new_id) in planned {
+            let started = Instant::now();
+            // Parts are immutable, so they are read without the lock.
+            let (merged, names) = self.merge(&inputs, new_id).await?;
+            let mut manifest = self.manifest.lock().await;
+            let intact = inputs
+                .iter()
+                .all(|input| manifest.parts.iter().any(|p| p.id == input.id));
+            if !intact {
+                // Retention took inputs meanwhile.
+                drop(manifest);
+                delete_part(&self.store, &merged).await?;
+                continue;
+            }
+            let mut next = manifest.clone();
+            next.parts
+                .retain(|p| !inputs.iter().any(|input| input.id == p.id));
+            next.parts.push(merged.clone());
+            next.parts.sort_by_key(|p| (p.day, p.id));
+            if let Err(e) = next.store(&self.store, SIGNAL).await {
+                drop(manifest);
+                delete_part(&self.store, &merged).await?;
+                return Err(e);
+            }
+            *manifest = next;
+            self.publish_parts(&manifest, None, vec![(merged.id, names)]);
+            drop(manifest);
+            self.graveyard.bury(&inputs, Instant::now());
+            self.metrics
+                .compaction_seconds
+                .get_or_create(&vec![("signal", SIGNAL)])
+                .observe(started.elapsed().as_secs_f64());
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Merges parts of one day into part `new_id`, dropping re-sent copies
+    /// of a span that landed in different parts. Inputs are held in memory
+    /// whole, which the raw-size cap on merges bounds.
+    async fn merge(&self, inputs: &[PartMeta], new_id: u64) -> Result<(PartMeta, Vec<NameRow>)> {
+        let day = inputs.first().map_or(0, |p| p.day);
+        let level = inputs.iter().map(|p| p.level).max().unwrap_or(0) + 1;
+        let mut spans = Vec::new();
+        for part in inputs {
+            spans.extend(read_all(&self.store, part).await?);
+        }
+        sort_dedup(&mut spans);
+        let mut writer = TracePartWriter::new(self.store.clone(), new_id, day, level)?;
+        writer.push(&spans).await?;
+        writer.finish().await
+    }
+
+    /// Drops whole days past the retention limits. Returns the days dropped.
+    pub async fn apply_retention(&self, now_ms: i64) -> Result<Vec<i64>> {
+        let mut manifest = self.manifest.lock().await;
+        let days = retention::plan(&manifest.parts, &self.opts.retention, now_ms);
+        if days.is_empty() {
+            return Ok(days);
+        }
+        let (dropped, kept): (Vec<PartMeta>, Vec<PartMeta>) = manifest
+            .parts
+            .iter()
+            .cloned()
+            .partition(|p| days.contains(&p.day));
+        let mut next = manifest.clone();
+        next.parts = kept;
+        next.store(&self.store, SIGNAL).await?;
+        *manifest = next;
+        self.publish_parts(&manifest, None, Vec::new());
+        self.graveyard.bury(&dropped, Instant::now());
+        tracing::info!(
+            ?days,
+            parts = dropped.len(),
+            "traces retention dropped days"
+        );
+        Ok(days)
+    }
+
+    /// Deletes the files of parts retired long enough ago that no query
+    /// can still be reading them.
+    async fn delete_retired(&self) -> Result<()> {
+        self.graveyard.delete_due(&self.store, SIGNAL).await
+    }
+
+    /// One round of background upkeep: flush if due, compact, enforce
+    /// retention, delete retired parts. Errors are logged and counted; the
+    /// next tick retries.
+    pub async fn maintain(&self) {
+        if self.flush_due()
+            && let Err(e) = self.flush().await
+        {
+            self.background_error("traces_flush", &e);
+        }
+        if let Err(e) = self.compact(false).await {
+            self.background_error("traces_compaction", &e);
+        }
+        if let Err(e) = self.apply_retention(now_ms()).await {
+            self.background_error("traces_retention", &e);
+        }
+        if let Err(e) = self.delete_retired().await {
+            self.background_error("traces_delete_retired", &e);
+        }
+    }
+
+    fn background_error(&self, kind: &'static str, e: &crate::error::Error) {
+        tracing::error!(error = %e, kind, "background traces storage task failed");
+        self.metrics
+            .background_errors
+            .get_or_create(&vec![("kind", kind)])
+            .inc();
+    }
+}
