@@ -14,6 +14,7 @@ use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::datatypes::{Int32Type, Int64Type};
 use arrow::error::ArrowError;
 use bytes::Bytes;
+use futures::FutureExt;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use object_store::path::Path as ObjectPath;
@@ -24,7 +25,7 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::bloom_filter::Sbbf;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 
 use super::part::{BATCH_ROWS, spans_path};
 use super::read::SpanFilter;
@@ -49,6 +50,7 @@ pub struct ReadCounter {
 #[derive(Clone, Debug)]
 struct CountingReader {
     inner: ObjectFileReader,
+    size: u64,
     counter: Arc<ReadCounter>,
 }
 
@@ -76,11 +78,21 @@ impl AsyncFileReader for CountingReader {
         self.inner.get_byte_ranges(ranges)
     }
 
+    /// Through this reader rather than the inner one, so footer reads are
+    /// counted too.
     fn get_metadata<'a>(
         &'a mut self,
         options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        self.inner.get_metadata(options)
+        async move {
+            let size = self.size;
+            let metadata = ParquetMetaDataReader::new()
+                .with_arrow_reader_options(options)
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
     }
 }
 
@@ -119,6 +131,7 @@ impl PartFooter {
         let size = store.size(&path).await?;
         let mut reader = CountingReader {
             inner: ObjectFileReader::new(store.object_store(), path.clone(), size),
+            size,
             counter: Arc::clone(counter),
         };
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
@@ -154,6 +167,7 @@ impl PartFooter {
     fn builder(&self, store: &DataStore, counter: &Arc<ReadCounter>) -> Builder {
         let reader = CountingReader {
             inner: ObjectFileReader::new(store.object_store(), self.path.clone(), self.size),
+            size: self.size,
             counter: Arc::clone(counter),
         };
         ParquetRecordBatchStreamBuilder::new_with_metadata(reader, self.meta.clone())
