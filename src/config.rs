@@ -110,6 +110,12 @@ pub struct RawConfig {
     /// PromQL engine settings.
     #[serde(default)]
     pub query: RawQuery,
+    /// OTLP receiver settings.
+    #[serde(default)]
+    pub otlp: RawOtlp,
+    /// Traces storage and the metrics derived from spans.
+    #[serde(default)]
+    pub traces: RawTraces,
     /// Prometheus rule files to load (globs in the file name allowed);
     /// `--rules` adds more.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -226,6 +232,40 @@ pub struct RawLogs {
     pub discover_log_levels: Option<bool>,
 }
 
+/// `otlp:` section.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawOtlp {
+    /// Largest request body, before and after gzip. Default `64MiB`.
+    pub max_request_size: Option<ByteSize>,
+    /// Resource attributes of OTLP logs that become stream labels (dots
+    /// become `_`); the rest become structured metadata. Default: Loki's
+    /// list (`service.name`, `k8s.namespace.name`, `k8s.pod.name`, …).
+    pub log_stream_labels: Option<Vec<String>>,
+    /// Resource attributes copied onto every metric series of their
+    /// resource (Prometheus' `otlp.promote_resource_attributes`). Default
+    /// none: they stay on `target_info`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promote_resource_attributes: Vec<String>,
+    /// Add `otel_scope_name`/`otel_scope_version` labels to metric series
+    /// (Prometheus' `otlp.promote_scope_metadata`). Default `false`.
+    pub promote_scope_metadata: Option<bool>,
+}
+
+/// `traces:` section.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraces {
+    /// How long spans are kept. Default: the storage retention.
+    pub retention: Option<HumanDuration>,
+    /// Derive Tempo's span metrics (`traces_spanmetrics_*`) from spans at
+    /// ingest. Default `true`.
+    pub span_metrics: Option<bool>,
+    /// Derive Tempo's service-graph series (`traces_service_graph_*`) from
+    /// client/server span pairs at ingest. Default `true`.
+    pub service_graph: Option<bool>,
+}
+
 /// Values given on the command line or in `HEARTH_*` variables; they win
 /// over the file.
 #[derive(Clone, Debug, Default)]
@@ -291,8 +331,18 @@ pub struct Config {
     pub logs_out_of_order_window: Duration,
     /// Logs retention (falls back to `retention`).
     pub logs_retention: Option<Duration>,
+    /// Traces retention (falls back to `retention`).
+    pub traces_retention: Option<Duration>,
+    /// Span metrics and service graph generation; both off means none.
+    pub span_metrics: hearth_ingest::otlp::spanmetrics::SpanMetricsOptions,
     /// PromQL engine settings.
     pub promql: hearth_query::http::query::PromqlSettings,
+    /// OTLP request limits.
+    pub otlp_limits: hearth_ingest::otlp::OtlpLimits,
+    /// How OTLP log records become streams.
+    pub otlp_logs: hearth_ingest::otlp::OtlpLogsOptions,
+    /// How OTLP metrics become series.
+    pub otlp_metrics: hearth_ingest::otlp::metrics::TranslateOptions,
     /// Rule file globs: the file's, then the command line's.
     pub rule_files: Vec<String>,
     /// Rule evaluation settings.
@@ -446,6 +496,20 @@ impl Config {
         if let Some(on) = raw.logs.discover_log_levels {
             loki_push.discover_log_levels = on;
         }
+        let mut otlp_limits = hearth_ingest::otlp::OtlpLimits::default();
+        if let Some(b) = raw.otlp.max_request_size {
+            otlp_limits.max_body_bytes = b.0 as usize;
+            otlp_limits.max_decompressed_bytes = b.0 as usize;
+        }
+        let mut otlp_logs = hearth_ingest::otlp::OtlpLogsOptions::default();
+        if let Some(list) = &raw.otlp.log_stream_labels {
+            otlp_logs.stream_label_attributes = list.clone();
+        }
+        let otlp_metrics = hearth_ingest::otlp::metrics::TranslateOptions {
+            promote_resource_attributes: raw.otlp.promote_resource_attributes.clone(),
+            promote_scope_metadata: raw.otlp.promote_scope_metadata.unwrap_or(false),
+            ..Default::default()
+        };
         let logs_max_entry_age = match raw.logs.reject_older_than {
             None => Some(Duration::from_secs(7 * 86_400)),
             Some(d) if d.0.is_zero() => None,
@@ -519,6 +583,10 @@ impl Config {
             })?;
         let mut rule_files = raw.rule_files.clone();
         rule_files.extend(o.rules.iter().cloned());
+        let otlp_metrics = hearth_ingest::otlp::metrics::TranslateOptions {
+            lookback_delta_ms: i64::try_from(promql.lookback.as_millis()).unwrap_or(i64::MAX),
+            ..otlp_metrics
+        };
         Ok(Self {
             data_dir: o
                 .data_dir
@@ -568,7 +636,16 @@ impl Config {
                 .out_of_order_window
                 .map_or(Duration::from_secs(3600), |d| d.0),
             logs_retention: raw.logs.retention.map(|d| d.0),
+            traces_retention: raw.traces.retention.map(|d| d.0),
+            span_metrics: hearth_ingest::otlp::spanmetrics::SpanMetricsOptions {
+                span_metrics: raw.traces.span_metrics.unwrap_or(true),
+                service_graph: raw.traces.service_graph.unwrap_or(true),
+                ..Default::default()
+            },
             promql,
+            otlp_limits,
+            otlp_logs,
+            otlp_metrics,
             rule_files,
             alerting,
             notifications: raw.notifications,
@@ -615,6 +692,26 @@ impl Config {
         o.flush_interval = self.flush_interval;
         o.compaction.max_parts_open_day = self.compaction_fan_in;
         o.compaction.closed_after_ms = (o.out_of_order_window_ns / 1_000_000).max(3_600_000);
+        o
+    }
+
+    /// The traces engine options this configuration implies.
+    pub fn traces_options(&self) -> hearth_storage::TracesOptions {
+        let mut o = hearth_storage::TracesOptions::new(&self.data_dir);
+        o.fsync = self.wal_fsync;
+        o.retention = hearth_storage::retention::RetentionPolicy {
+            max_age_ms: self
+                .traces_retention
+                .or(self.retention)
+                .map(|d| d.as_millis() as i64),
+            max_bytes: None,
+        };
+        // An eighth of the budget: spans arrive in smaller volumes than
+        // logs on a homelab, and the head only needs to hold one flush.
+        o.head_memory_limit = (self.memory_limit / 8) as usize;
+        o.head_flush_bytes = (self.head_flush_size as usize).min(o.head_memory_limit / 2);
+        o.flush_interval = self.flush_interval.min(Duration::from_secs(15 * 60));
+        o.compaction.max_parts_open_day = self.compaction_fan_in;
         o
     }
 

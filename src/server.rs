@@ -9,13 +9,14 @@ use anyhow::Context;
 use axum::Router;
 use axum::middleware;
 use axum::routing::get;
+use hearth_ingest::otlp::OtlpIngest;
 use hearth_ingest::{IngestMetrics, LokiPushState, RemoteWriteState};
 use hearth_query::QueryState;
 use hearth_storage::logs::{LogsCell, LogsEngine};
 use hearth_storage::metrics::StorageMetrics;
 use hearth_storage::object_store::DataStore;
 use hearth_storage::wal::FsyncPolicy;
-use hearth_storage::{EngineCell, MetricsEngine};
+use hearth_storage::{EngineCell, MetricsEngine, TracesCell, TracesEngine};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -35,6 +36,7 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
     let ingest_metrics = IngestMetrics::new(&mut registry);
     let engine = EngineCell::new();
     let logs = LogsCell::new();
+    let traces = TracesCell::new();
     let alerting = Alerting::start(
         &cfg,
         engine.clone(),
@@ -44,6 +46,25 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
     )
     .await?;
     let telemetry = Telemetry::new(registry);
+    let otlp = OtlpIngest {
+        metrics_engine: engine.clone(),
+        logs_engine: logs.clone(),
+        traces_engine: traces.clone(),
+        span_metrics: (cfg.span_metrics.span_metrics || cfg.span_metrics.service_graph).then(
+            || {
+                Arc::new(parking_lot::Mutex::new(
+                    hearth_ingest::otlp::spanmetrics::SpanMetricsGenerator::new(
+                        cfg.span_metrics.clone(),
+                    ),
+                ))
+            },
+        ),
+        limits: cfg.otlp_limits,
+        log_limits: Arc::new(cfg.loki_push),
+        logs: Arc::new(cfg.otlp_logs.clone()),
+        metrics: Arc::new(cfg.otlp_metrics.clone()),
+        counters: ingest_metrics.clone(),
+    };
 
     let app = Router::new()
         .merge(admin::routes(admin::Engines {
@@ -55,6 +76,7 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
             limits: Arc::new(cfg.remote_write),
             metrics: ingest_metrics.clone(),
         }))
+        .merge(hearth_ingest::otlp::routes(otlp.clone()))
         .merge(hearth_ingest::loki_routes(LokiPushState {
             engine: logs.clone(),
             limits: Arc::new(cfg.loki_push),
@@ -80,18 +102,33 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
         .with_context(|| format!("cannot listen on {}", cfg.http_addr))?;
     let bound = listener.local_addr().unwrap_or(cfg.http_addr);
     tracing::info!(addr = %bound, data_dir = %cfg.data_dir.display(), "Hearth is listening");
+    let grpc_listener = TcpListener::bind(cfg.otlp_grpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (OTLP gRPC)", cfg.otlp_grpc_addr))?;
+    let otlp_http_listener = TcpListener::bind(cfg.otlp_http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (OTLP/HTTP)", cfg.otlp_http_addr))?;
     tracing::info!(
-        grpc = %cfg.otlp_grpc_addr,
-        http = %cfg.otlp_http_addr,
-        "OTLP listeners are configured but not served yet (they arrive with OTLP ingest)"
+        grpc = %grpc_listener.local_addr().unwrap_or(cfg.otlp_grpc_addr),
+        http = %otlp_http_listener.local_addr().unwrap_or(cfg.otlp_http_addr),
+        "OTLP receivers are listening"
     );
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let otlp_servers = tokio::spawn(serve_otlp(
+        otlp,
+        grpc_listener,
+        otlp_http_listener,
+        stop_rx.clone(),
+    ));
     let (fatal_tx, mut fatal_rx) = tokio::sync::mpsc::channel::<anyhow::Error>(1);
     let opener = tokio::spawn(open_storage(
         cfg.clone(),
-        engine.clone(),
-        logs.clone(),
+        Cells {
+            metrics: engine.clone(),
+            logs: logs.clone(),
+            traces: traces.clone(),
+        },
         storage_metrics,
         stop_rx.clone(),
         fatal_tx,
@@ -113,7 +150,17 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
         .context("HTTP server failed")?;
     let _ = stop_tx.send(true);
     opener.abort();
+    match otlp_servers.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "an OTLP receiver failed"),
+        Err(e) => tracing::error!(error = %e, "an OTLP receiver task failed"),
+    }
 
+    if let Some(traces) = traces.get() {
+        traces
+            .close()
+            .context("could not sync the traces WAL on shutdown")?;
+    }
     if let Some(logs) = logs.get() {
         logs.close()
             .context("could not sync the logs WAL on shutdown")?;
@@ -129,10 +176,36 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
     }
 }
 
+/// Runs the OTLP gRPC and OTLP/HTTP receivers until `stop`; the main port
+/// serves OTLP/HTTP too, from the main router.
+async fn serve_otlp(
+    otlp: OtlpIngest,
+    grpc: TcpListener,
+    http: TcpListener,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let http_app = hearth_ingest::otlp::routes(otlp.clone());
+    let http_server = axum::serve(http, http_app).with_graceful_shutdown(stopped(stop.clone()));
+    let grpc_server = hearth_ingest::otlp::grpc::serve(otlp, grpc, stopped(stop));
+    let (h, g) = tokio::join!(http_server, grpc_server);
+    h.context("OTLP/HTTP server failed")?;
+    g.context("OTLP gRPC server failed")?;
+    Ok(())
+}
+
+/// Where each engine is published once it has opened.
+struct Cells {
+    metrics: EngineCell,
+    logs: LogsCell,
+    traces: TracesCell,
+}
+
 async fn open_storage(
     cfg: Config,
-    cell: EngineCell,
-    logs_cell: LogsCell,
+    cells: Cells,
     metrics: StorageMetrics,
     stop: watch::Receiver<bool>,
     fatal: tokio::sync::mpsc::Sender<anyhow::Error>,
@@ -155,7 +228,7 @@ async fn open_storage(
             "metrics storage ready"
         );
         let started = std::time::Instant::now();
-        let (logs, report) = LogsEngine::open(cfg.logs_options(), store, metrics)
+        let (logs, report) = LogsEngine::open(cfg.logs_options(), store.clone(), metrics.clone())
             .await
             .context("cannot open logs storage")?;
         tracing::info!(
@@ -166,33 +239,81 @@ async fn open_storage(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "logs storage ready"
         );
-        anyhow::Ok((engine, logs))
+        let started = std::time::Instant::now();
+        let (traces, report) = TracesEngine::open(cfg.traces_options(), store, metrics)
+            .await
+            .context("cannot open traces storage")?;
+        tracing::info!(
+            parts = report.parts,
+            wal_records = report.wal_records,
+            orphans_removed = report.orphans_removed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "traces storage ready"
+        );
+        anyhow::Ok((engine, logs, traces))
     };
-    let (engine, logs) = match opened.await {
+    let (engine, logs, traces) = match opened.await {
         Ok(e) => e,
         Err(e) => {
             let _ = fatal.send(e).await;
             return;
         }
     };
-    // Logs first: `/-/ready` follows the metrics cell, so once it says
-    // ready both engines are.
-    logs_cell.set(Arc::clone(&logs));
-    cell.set(Arc::clone(&engine));
+    // Metrics last: `/-/ready` follows the metrics cell, so once it says
+    // ready every engine is.
+    cells.traces.set(Arc::clone(&traces));
+    cells.logs.set(Arc::clone(&logs));
+    cells.metrics.set(Arc::clone(&engine));
     alerting.spawn(stop.clone());
     if let FsyncPolicy::Interval(every) = cfg.wal_fsync {
-        let (m, l) = (Arc::clone(&engine), Arc::clone(&logs));
+        let (m, l, t) = (Arc::clone(&engine), Arc::clone(&logs), Arc::clone(&traces));
         tokio::spawn(group_commit(
             move || {
                 m.sync_wal()?;
-                l.sync_wal()
+                l.sync_wal()?;
+                t.sync_wal()
             },
             every,
             stop.clone(),
         ));
     }
-    tokio::spawn(logs_upkeep(logs, stop.clone()));
-    upkeep(engine, stop).await;
+    let l = Arc::clone(&logs);
+    tokio::spawn(upkeep(
+        move || {
+            let e = Arc::clone(&l);
+            async move { e.maintain().await }
+        },
+        move || {
+            let e = Arc::clone(&logs);
+            async move { e.flush_wanted().await }
+        },
+        stop.clone(),
+    ));
+    let t = Arc::clone(&traces);
+    tokio::spawn(upkeep(
+        move || {
+            let e = Arc::clone(&t);
+            async move { e.maintain().await }
+        },
+        move || {
+            let e = Arc::clone(&traces);
+            async move { e.flush_wanted().await }
+        },
+        stop.clone(),
+    ));
+    let m = Arc::clone(&engine);
+    upkeep(
+        move || {
+            let e = Arc::clone(&m);
+            async move { e.maintain().await }
+        },
+        move || {
+            let e = Arc::clone(&engine);
+            async move { e.flush_wanted().await }
+        },
+        stop,
+    )
+    .await;
 }
 
 async fn group_commit(
@@ -214,24 +335,22 @@ async fn group_commit(
     }
 }
 
-async fn upkeep(engine: Arc<MetricsEngine>, mut stop: watch::Receiver<bool>) {
+/// Runs an engine's flush, compaction and retention every tick, and at
+/// once when the engine asks (a burst or backfill fills a head faster than
+/// the tick), until `stop`.
+async fn upkeep<M, W>(
+    maintain: impl Fn() -> M,
+    flush_wanted: impl Fn() -> W,
+    mut stop: watch::Receiver<bool>,
+) where
+    M: std::future::Future<Output = ()>,
+    W: std::future::Future<Output = ()>,
+{
     let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
     loop {
         tokio::select! {
-            _ = tick.tick() => engine.maintain().await,
-            // A burst or backfill fills the head faster than the tick.
-            _ = engine.flush_wanted() => engine.maintain().await,
-            _ = stop.changed() => return,
-        }
-    }
-}
-
-async fn logs_upkeep(engine: Arc<LogsEngine>, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => engine.maintain().await,
-            _ = engine.flush_wanted() => engine.maintain().await,
+            _ = tick.tick() => maintain().await,
+            _ = flush_wanted() => maintain().await,
             _ = stop.changed() => return,
         }
     }

@@ -1,11 +1,12 @@
 //! Wire decoding and validation for everything Hearth takes in, and the HTTP
-//! routes that receive it. Today: Prometheus remote write 1.0 and 2.0 and
-//! Loki push. OTLP arrives with its own issue.
+//! routes that receive it: Prometheus remote write 1.0 and 2.0, Loki push,
+//! and OTLP (gRPC and HTTP).
 #![deny(missing_docs)]
 
 pub mod level;
 pub mod loki_push;
 pub mod metrics;
+pub mod otlp;
 pub mod prom_remote_write;
 pub mod proto;
 

@@ -9,6 +9,7 @@ pub mod logql;
 pub mod promql;
 pub mod sql;
 pub mod table;
+pub mod traceql;
 
 use axum::Router;
 use axum::routing::{get, post};

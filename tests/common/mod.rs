@@ -20,6 +20,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Hearth {
     child: Child,
     pub base: String,
+    /// `host:port` of the OTLP gRPC receiver.
+    pub otlp_grpc: String,
+    /// `http://host:port` of the OTLP/HTTP receiver.
+    pub otlp_http: String,
     pub data_dir: PathBuf,
     pub log: Arc<Mutex<Vec<String>>>,
     client: reqwest::blocking::Client,
@@ -55,16 +59,25 @@ impl Hearth {
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
+        let (otlp_tx, otlp_rx) = mpsc::channel();
         let sink = Arc::clone(&log);
+        let field = |line: &str, key: &str| {
+            line.split(key)
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .map(str::to_owned)
+        };
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains("Hearth is listening")
-                    && let Some(addr) = line
-                        .split("addr=")
-                        .nth(1)
-                        .and_then(|s| s.split_whitespace().next())
+                    && let Some(addr) = field(&line, "addr=")
                 {
-                    let _ = tx.send(addr.to_owned());
+                    let _ = tx.send(addr);
+                }
+                if line.contains("OTLP receivers are listening")
+                    && let (Some(grpc), Some(http)) = (field(&line, "grpc="), field(&line, "http="))
+                {
+                    let _ = otlp_tx.send((grpc, http));
                 }
                 sink.lock().unwrap().push(line);
             }
@@ -79,9 +92,14 @@ impl Hearth {
                 );
             }
         };
+        let (otlp_grpc, otlp_http) = otlp_rx
+            .recv_timeout(START_TIMEOUT)
+            .expect("hearth logged its OTLP addresses");
         let h = Self {
             child,
             base: format!("http://{addr}"),
+            otlp_grpc,
+            otlp_http: format!("http://{otlp_http}"),
             data_dir: data_dir.to_path_buf(),
             log,
             client: client(),

@@ -8,7 +8,7 @@ mod json;
 mod labels;
 mod limits;
 mod protobuf;
-mod validate;
+pub(crate) mod validate;
 
 pub use decode::{DecodeError, Decoded, Limits, RejectReason, Rejection, decode};
 pub use handler::LokiPushState;

@@ -1,0 +1,238 @@
+//! The OpenTelemetry Python SDK, with its real gRPC and HTTP OTLP exporters
+//! (`tests/otlp/export.py`), sends logs, metrics and traces to the real
+//! binary; LogQL and PromQL then find them under the names Loki and
+//! Prometheus would give, and the span metrics and service graph that Tempo's
+//! metrics-generator would derive from the spans.
+//! Needs `python3` with the `opentelemetry-sdk` and
+//! `opentelemetry-exporter-otlp-proto-{grpc,http}` packages (`.ci/run`
+//! installs them); skipped when they are missing unless
+//! `HEARTH_REQUIRE_EXTERNAL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::Hearth;
+use serde_json::Value as Json;
+
+fn sdk_available() -> bool {
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("HEARTH_REQUIRE_EXTERNAL").is_err(),
+            "the OpenTelemetry Python SDK is required (HEARTH_REQUIRE_EXTERNAL is set) but not importable"
+        );
+        eprintln!("SKIPPED: python3 with the OpenTelemetry SDK and OTLP exporters not available");
+    }
+    ok
+}
+
+fn export(transport: &str, endpoint: &str, service: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp/export.py");
+    let out = Command::new("python3")
+        .args([
+            script,
+            "--transport",
+            transport,
+            "--endpoint",
+            endpoint,
+            "--service",
+            service,
+        ])
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "export.py failed ({transport}):\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["logs"], true, "{report}");
+    assert_eq!(report["metrics"], true, "{report}");
+    assert_eq!(report["traces"], true, "{report}");
+    assert_eq!(
+        report["trace_id"].as_str().map(str::len),
+        Some(32),
+        "{report}"
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn logs(h: &Hearth, query: &str) -> Vec<(Json, String, Json)> {
+    let end = now_ns() + 60_000_000_000;
+    let start = end - 3_600_000_000_000;
+    let v = h.get_json(&format!(
+        "/loki/api/v1/query_range?query={}&start={start}&end={end}&direction=forward&limit=100",
+        urlencode(query)
+    ));
+    let mut out = Vec::new();
+    for s in v["data"]["result"].as_array().unwrap() {
+        for e in s["values"].as_array().unwrap() {
+            out.push((
+                s["stream"].clone(),
+                e[1].as_str().unwrap().to_owned(),
+                e.get(2).cloned().unwrap_or(Json::Null),
+            ));
+        }
+    }
+    out
+}
+
+fn promql(h: &Hearth, query: &str) -> Vec<Json> {
+    let v = h.get_json(&format!("/api/v1/query?query={}", urlencode(query)));
+    assert_eq!(v["status"], "success", "{v}");
+    v["data"]["result"].as_array().unwrap().clone()
+}
+
+fn check_service(h: &Hearth, service: &str) {
+    let lines = logs(h, &format!(r#"{{service_name="{service}"}}"#));
+    let texts: Vec<&str> = lines.iter().map(|(_, l, _)| l.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            format!("order placed {service}"),
+            format!("payment failed {service}"),
+            format!("multi\nline {service}"),
+        ],
+        "{lines:?}"
+    );
+    // Only the listed resource attributes are stream labels ...
+    let series = h.get_json(&format!(
+        "/loki/api/v1/series?match[]={}",
+        urlencode(&format!(r#"{{service_name="{service}"}}"#))
+    ));
+    assert_eq!(
+        series["data"],
+        serde_json::json!([{
+            "service_name": service,
+            "service_instance_id": "instance-1",
+            "k8s_namespace_name": "e2e",
+        }]),
+        "{series}"
+    );
+    // ... and the rest is structured metadata, which Loki's query API
+    // merges into each result's labels.
+    let (meta, _, _) = &lines[1];
+    assert_eq!(meta["severity_text"], "ERROR", "{meta}");
+    assert_eq!(meta["severity_number"], "17");
+    assert_eq!(meta["detected_level"], "error");
+    assert_eq!(meta["retry_count"], "3");
+    assert_eq!(meta["host_name"], "test-host");
+    // LogQL over structured metadata, as a Loki user writes it.
+    let errors = logs(
+        h,
+        &format!(r#"{{service_name="{service}"}} | detected_level="error""#),
+    );
+    assert_eq!(errors.len(), 1);
+
+    let sel = format!(r#"job="{service}",instance="instance-1""#);
+    let orders = promql(
+        h,
+        &format!("sum by (payment_method) (shop_orders_total{{{sel}}})"),
+    );
+    let mut got: Vec<(String, String)> = orders
+        .iter()
+        .map(|s| {
+            (
+                s["metric"]["payment_method"].as_str().unwrap().to_owned(),
+                s["value"][1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [("card".into(), "3".into()), ("cash".into(), "2".into())]
+    );
+    let count = promql(
+        h,
+        &format!("http_server_duration_milliseconds_count{{{sel}}}"),
+    );
+    assert_eq!(count[0]["value"][1], "4", "{count:?}");
+    let sum = promql(
+        h,
+        &format!("http_server_duration_milliseconds_sum{{{sel}}}"),
+    );
+    assert_eq!(sum[0]["value"][1], "170");
+    let le = promql(
+        h,
+        &format!(r#"http_server_duration_milliseconds_bucket{{{sel},le="10"}}"#),
+    );
+    assert_eq!(le[0]["value"][1], "2", "{le:?}");
+    let q = promql(
+        h,
+        &format!("histogram_quantile(0.5, http_server_duration_milliseconds_bucket{{{sel}}})"),
+    );
+    assert_eq!(q.len(), 1);
+    let depth = promql(h, &format!("queue_depth{{{sel}}}"));
+    assert_eq!(depth[0]["value"][1], "3", "{depth:?}");
+    let info = promql(h, &format!("target_info{{{sel}}}"));
+    assert_eq!(info[0]["metric"]["host_name"], "test-host", "{info:?}");
+    assert_eq!(info[0]["metric"]["k8s_namespace_name"], "e2e");
+
+    // Spans were stored, and the span metrics and service graph Tempo's
+    // metrics-generator would write were derived from them.
+    let calls = promql(
+        h,
+        &format!(
+            r#"traces_spanmetrics_calls_total{{service="{service}",span_name="GET /checkout",span_kind="SPAN_KIND_SERVER"}}"#
+        ),
+    );
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["value"][1], "1");
+    let errors = promql(
+        h,
+        &format!(
+            r#"traces_spanmetrics_calls_total{{service="{service}-payments",status_code="STATUS_CODE_ERROR"}}"#
+        ),
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let edge = promql(
+        h,
+        &format!(
+            r#"traces_service_graph_request_total{{client="{service}",server="{service}-payments"}}"#
+        ),
+    );
+    assert_eq!(edge.len(), 1, "{edge:?}");
+    assert_eq!(edge[0]["value"][1], "1");
+    let failed = promql(
+        h,
+        &format!(
+            r#"traces_service_graph_request_failed_total{{client="{service}",server="{service}-payments"}}"#
+        ),
+    );
+    assert_eq!(failed[0]["value"][1], "1", "{failed:?}");
+}
+
+#[test]
+fn python_sdk_exports_logs_metrics_and_traces_over_grpc_and_http() {
+    if !sdk_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Hearth::start(dir.path(), &[]);
+    export("grpc", &h.otlp_grpc, "py-grpc");
+    export("http", &h.otlp_http, "py-http");
+    check_service(&h, "py-grpc");
+    check_service(&h, "py-http");
+    h.stop();
+}
