@@ -87,6 +87,7 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
         .merge(hearth_query::routes(QueryState {
             engine: engine.clone(),
             logs: logs.clone(),
+            traces: traces.clone(),
             query_memory_limit: cfg.query_memory_limit(),
             promql: cfg.promql.clone(),
         }))

@@ -14,6 +14,10 @@ mod common;
 use std::process::Command;
 
 use common::Hearth;
+use hearth_query::http::tempo::trace_by_id::TraceByIdResponse;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::trace::v1::TracesData;
+use prost::Message;
 use serde_json::Value as Json;
 
 fn sdk_available() -> bool {
@@ -34,7 +38,8 @@ fn sdk_available() -> bool {
     ok
 }
 
-fn export(transport: &str, endpoint: &str, service: &str) {
+/// Exports every signal; returns the trace id of the trace sent.
+fn export(transport: &str, endpoint: &str, service: &str) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp/export.py");
     let out = Command::new("python3")
         .args([
@@ -64,6 +69,71 @@ fn export(transport: &str, endpoint: &str, service: &str) {
         Some(32),
         "{report}"
     );
+    report["trace_id"].as_str().unwrap().to_owned()
+}
+
+/// Fetches a trace as Grafana does: v2 with `Accept: application/protobuf`.
+fn check_trace(h: &Hearth, trace_id: &str, service: &str) {
+    let r = h
+        .client()
+        .get(h.url(&format!("/api/v2/traces/{trace_id}")))
+        .header("accept", "application/protobuf")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let resp = TraceByIdResponse::decode(r.bytes().unwrap()).unwrap();
+    let trace = resp.trace.unwrap();
+    let mut spans: Vec<(String, String, i32)> = Vec::new();
+    for rs in &trace.resource_spans {
+        let svc = rs
+            .resource
+            .as_ref()
+            .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+            .and_then(|kv| kv.value.as_ref())
+            .and_then(|v| match &v.value {
+                Some(Value::StringValue(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        for ss in &rs.scope_spans {
+            assert_eq!(ss.scope.as_ref().unwrap().name, "hearth.e2e");
+            for s in &ss.spans {
+                assert_eq!(hex(&s.trace_id), trace_id);
+                spans.push((svc.clone(), s.name.clone(), s.kind));
+            }
+        }
+    }
+    spans.sort();
+    let payments = format!("{service}-payments");
+    assert_eq!(
+        spans,
+        [
+            (service.to_owned(), "GET /checkout".to_owned(), 2),
+            (service.to_owned(), "POST /pay".to_owned(), 3),
+            (payments, "charge".to_owned(), 2),
+        ]
+    );
+    // v1 answers the same spans as a bare `Trace`.
+    let r = h
+        .client()
+        .get(h.url(&format!("/api/traces/{trace_id}")))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v1 = TracesData::decode(r.bytes().unwrap()).unwrap();
+    assert_eq!(v1.resource_spans.len(), 2);
+    // An id nobody sent is 404 (Grafana then tries v1 and says "not
+    // found"); one that is not hex is 400.
+    assert_eq!(
+        h.get(&format!("/api/v2/traces/{}", "0".repeat(31) + "1"))
+            .status(),
+        404
+    );
+    assert_eq!(h.get("/api/v2/traces/not-hex").status(), 400);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn urlencode(s: &str) -> String {
@@ -230,9 +300,12 @@ fn python_sdk_exports_logs_metrics_and_traces_over_grpc_and_http() {
     }
     let dir = tempfile::tempdir().unwrap();
     let h = Hearth::start(dir.path(), &[]);
-    export("grpc", &h.otlp_grpc, "py-grpc");
-    export("http", &h.otlp_http, "py-http");
+    let grpc_trace = export("grpc", &h.otlp_grpc, "py-grpc");
+    let http_trace = export("http", &h.otlp_http, "py-http");
+    assert_eq!(h.get("/api/echo").text().unwrap(), "echo");
     check_service(&h, "py-grpc");
     check_service(&h, "py-http");
+    check_trace(&h, &grpc_trace, "py-grpc");
+    check_trace(&h, &http_trace, "py-http");
     h.stop();
 }

@@ -13,8 +13,8 @@ pub mod traceql;
 
 use axum::Router;
 use axum::routing::{get, post};
-use hearth_storage::EngineCell;
 use hearth_storage::logs::LogsCell;
+use hearth_storage::{EngineCell, TracesCell};
 
 pub use error::ApiError;
 
@@ -25,6 +25,8 @@ pub struct QueryState {
     pub engine: EngineCell,
     /// The logs engine, once replay is done.
     pub logs: LogsCell,
+    /// The traces engine, once replay is done.
+    pub traces: TracesCell,
     /// Bytes DataFusion may use per query before failing it.
     pub query_memory_limit: usize,
     /// PromQL engine settings.
@@ -63,6 +65,7 @@ pub fn routes(state: QueryState) -> Router {
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/sql", post(sql::handler::sql))
         .merge(loki_routes())
+        .merge(http::tempo::routes())
         .with_state(state)
 }
 

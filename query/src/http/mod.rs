@@ -7,6 +7,7 @@ pub mod params;
 pub mod query;
 pub mod series;
 pub mod status;
+pub mod tempo;
 pub mod tools;
 
 use std::sync::Arc;
