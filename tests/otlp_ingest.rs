@@ -8,7 +8,8 @@ mod common;
 
 use std::io::Write;
 
-use common::Hearth;
+use common::{Hearth, now_ns, urlencode};
+use hearth_ingest::otlp::codec::RpcStatus;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -26,13 +27,6 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use serde_json::Value as Json;
-
-fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
 
 fn kv(k: &str, v: &str) -> KeyValue {
     KeyValue {
@@ -131,41 +125,11 @@ fn post(
     req.body(body).send().unwrap()
 }
 
-/// Lines of a LogQL query over the last hour, oldest first.
-fn log_lines(h: &Hearth, query: &str) -> Vec<(String, Json)> {
-    let end = now_ns() + 60_000_000_000;
-    let start = end - 3_600_000_000_000;
-    let v = h.get_json(&format!(
-        "/loki/api/v1/query_range?query={}&start={start}&end={end}&direction=forward&limit=100",
-        urlencode(query)
-    ));
-    let mut out = Vec::new();
-    for stream in v["data"]["result"].as_array().unwrap() {
-        for e in stream["values"].as_array().unwrap() {
-            out.push((
-                e[1].as_str().unwrap().to_owned(),
-                serde_json::json!({"stream": stream["stream"], "metadata": e.get(2)}),
-            ));
-        }
-    }
-    out
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn promql(h: &Hearth, query: &str) -> Vec<Json> {
-    let v = h.get_json(&format!("/api/v1/query?query={}", urlencode(query)));
-    assert_eq!(v["status"], "success", "{v}");
-    v["data"]["result"].as_array().unwrap().clone()
-}
-
 #[test]
 fn otlp_http_takes_protobuf_json_and_gzip_on_both_ports() {
     let dir = tempfile::tempdir().unwrap();
     let h = Hearth::start(dir.path(), &[]);
-    let ts = now_ns();
+    let ts = now_ns() as u64;
 
     // Protobuf, plain, on the OTLP port.
     let body = logs_request("svc-a", &["proto plain"], ts).encode_to_vec();
@@ -207,16 +171,15 @@ fn otlp_http_takes_protobuf_json_and_gzip_on_both_ports() {
     assert_eq!(r.headers()["content-type"], "application/json");
     assert_eq!(r.json::<Json>().unwrap(), serde_json::json!({}));
 
-    let lines = log_lines(&h, r#"{service_name="svc-a"}"#);
+    let lines = h.recent_logs(r#"{service_name="svc-a"}"#);
     let texts: Vec<&str> = lines.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(texts, ["proto plain", "proto gzip", "json error line"]);
     // Loki's query API merges structured metadata into each result's
     // labels unless the client asks for them apart.
-    let (_, json_entry) = &lines[2];
-    let meta = &json_entry["stream"];
+    let (_, meta) = &lines[2];
     assert_eq!(
         meta["trace_id"], "5b8efff798038103d269b633813fc60c",
-        "{json_entry}"
+        "{meta}"
     );
     assert_eq!(meta["span_id"], "eee19b7ec3c1b174");
     assert_eq!(meta["severity_number"], "17");
@@ -233,14 +196,11 @@ fn otlp_http_takes_protobuf_json_and_gzip_on_both_ports() {
         serde_json::json!([{"service_name": "svc-a"}]),
         "{series}"
     );
-    let first = &lines[0].1;
-    assert_eq!(first["stream"]["host_name"], "h1");
+    assert_eq!(lines[0].1["host_name"], "h1");
 
     // Trace ids are queryable like any structured metadata.
-    let linked = log_lines(
-        &h,
-        r#"{service_name="svc-a"} | trace_id="5b8efff798038103d269b633813fc60c""#,
-    );
+    let linked =
+        h.recent_logs(r#"{service_name="svc-a"} | trace_id="5b8efff798038103d269b633813fc60c""#);
     assert_eq!(linked.len(), 1);
 
     // Metrics over JSON: a monotonic sum becomes a `_total` counter with
@@ -260,14 +220,14 @@ fn otlp_http_takes_protobuf_json_and_gzip_on_both_ports() {
         json.into_bytes(),
     );
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
-    let result = promql(&h, "jobs_done_total");
+    let result = h.promql_vector("jobs_done_total");
     assert_eq!(result.len(), 1, "{result:?}");
     assert_eq!(
         result[0]["metric"],
         serde_json::json!({"__name__": "jobs_done_total", "job": "svc-m", "instance": "i-9", "queue": "q1"})
     );
     assert_eq!(result[0]["value"][1], "7");
-    let info = promql(&h, "target_info");
+    let info = h.promql_vector("target_info");
     assert_eq!(info.len(), 1, "{info:?}");
     assert_eq!(info[0]["metric"]["host_name"], "h9");
     h.stop();
@@ -314,7 +274,7 @@ fn otlp_http_refusals_are_the_ones_exporters_understand() {
     assert!(v["message"].as_str().unwrap().contains("line 1"), "{v}");
 
     // Over the configured 64 KiB request limit once inflated: 413.
-    let big = logs_request("svc-big", &[&"x".repeat(100 << 10)], now_ns()).encode_to_vec();
+    let big = logs_request("svc-big", &[&"x".repeat(100 << 10)], now_ns() as u64).encode_to_vec();
     let r = post(&h, &url, "application/x-protobuf", true, big);
     assert_eq!(r.status(), 413);
 
@@ -324,7 +284,7 @@ fn otlp_http_refusals_are_the_ones_exporters_understand() {
 
     // A delta sum is refused by name in a partial success; the valid
     // counter next to it is kept.
-    let mut req = counter_request("svc-p", "kept.requests", 4.0, now_ns());
+    let mut req = counter_request("svc-p", "kept.requests", 4.0, now_ns() as u64);
     let mut delta = req.resource_metrics[0].scope_metrics[0].metrics[0].clone();
     delta.name = "delta.requests".into();
     if let Some(metric::Data::Sum(s)) = &mut delta.data {
@@ -347,7 +307,7 @@ fn otlp_http_refusals_are_the_ones_exporters_understand() {
         "{}",
         partial.error_message
     );
-    assert_eq!(promql(&h, "kept_requests_total").len(), 1);
+    assert_eq!(h.promql_vector("kept_requests_total").len(), 1);
     h.stop();
 }
 
@@ -357,21 +317,12 @@ fn write_config(dir: &std::path::Path) -> String {
     path.display().to_string()
 }
 
-/// `google.rpc.Status`, as an OTLP/HTTP client decodes an error body.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
-
 #[test]
 fn otlp_grpc_takes_logs_and_metrics_with_gzip() {
     let dir = tempfile::tempdir().unwrap();
     let h = Hearth::start(dir.path(), &[]);
     let endpoint = format!("http://{}", h.otlp_grpc);
-    let ts = now_ns();
+    let ts = now_ns() as u64;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -410,13 +361,11 @@ fn otlp_grpc_takes_logs_and_metrics_with_gzip() {
         let resp = logs.export(bad).await.unwrap().into_inner();
         assert_eq!(resp.partial_success.unwrap().rejected_log_records, 1);
     });
-    let lines = log_lines(&h, r#"{service_name="svc-g"}"#);
+    let lines = h.recent_logs(r#"{service_name="svc-g"}"#);
     let texts: Vec<&str> = lines.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(texts, ["over grpc", "second"]);
-    let result = promql(
-        &h,
-        r#"grpc_requests_total{job="svc-g",instance="i-1",http_method="GET"}"#,
-    );
+    let result =
+        h.promql_vector(r#"grpc_requests_total{job="svc-g",instance="i-1",http_method="GET"}"#);
     assert_eq!(result.len(), 1, "{result:?}");
     assert_eq!(result[0]["value"][1], "11");
     h.stop();

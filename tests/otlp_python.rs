@@ -13,7 +13,8 @@ mod common;
 
 use std::process::Command;
 
-use common::Hearth;
+use common::{Hearth, urlencode};
+use hearth_ingest::otlp::value::hex;
 use hearth_query::http::tempo::trace_by_id::TraceByIdResponse;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::TracesData;
@@ -132,50 +133,9 @@ fn check_trace(h: &Hearth, trace_id: &str, service: &str) {
     assert_eq!(h.get("/api/v2/traces/not-hex").status(), 400);
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn now_ns() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
-fn logs(h: &Hearth, query: &str) -> Vec<(Json, String, Json)> {
-    let end = now_ns() + 60_000_000_000;
-    let start = end - 3_600_000_000_000;
-    let v = h.get_json(&format!(
-        "/loki/api/v1/query_range?query={}&start={start}&end={end}&direction=forward&limit=100",
-        urlencode(query)
-    ));
-    let mut out = Vec::new();
-    for s in v["data"]["result"].as_array().unwrap() {
-        for e in s["values"].as_array().unwrap() {
-            out.push((
-                s["stream"].clone(),
-                e[1].as_str().unwrap().to_owned(),
-                e.get(2).cloned().unwrap_or(Json::Null),
-            ));
-        }
-    }
-    out
-}
-
-fn promql(h: &Hearth, query: &str) -> Vec<Json> {
-    let v = h.get_json(&format!("/api/v1/query?query={}", urlencode(query)));
-    assert_eq!(v["status"], "success", "{v}");
-    v["data"]["result"].as_array().unwrap().clone()
-}
-
 fn check_service(h: &Hearth, service: &str) {
-    let lines = logs(h, &format!(r#"{{service_name="{service}"}}"#));
-    let texts: Vec<&str> = lines.iter().map(|(_, l, _)| l.as_str()).collect();
+    let lines = h.recent_logs(&format!(r#"{{service_name="{service}"}}"#));
+    let texts: Vec<&str> = lines.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(
         texts,
         [
@@ -201,24 +161,22 @@ fn check_service(h: &Hearth, service: &str) {
     );
     // ... and the rest is structured metadata, which Loki's query API
     // merges into each result's labels.
-    let (meta, _, _) = &lines[1];
+    let (_, meta) = &lines[1];
     assert_eq!(meta["severity_text"], "ERROR", "{meta}");
     assert_eq!(meta["severity_number"], "17");
     assert_eq!(meta["detected_level"], "error");
     assert_eq!(meta["retry_count"], "3");
     assert_eq!(meta["host_name"], "test-host");
     // LogQL over structured metadata, as a Loki user writes it.
-    let errors = logs(
-        h,
-        &format!(r#"{{service_name="{service}"}} | detected_level="error""#),
-    );
+    let errors = h.recent_logs(&format!(
+        r#"{{service_name="{service}"}} | detected_level="error""#
+    ));
     assert_eq!(errors.len(), 1);
 
     let sel = format!(r#"job="{service}",instance="instance-1""#);
-    let orders = promql(
-        h,
-        &format!("sum by (payment_method) (shop_orders_total{{{sel}}})"),
-    );
+    let orders = h.promql_vector(&format!(
+        "sum by (payment_method) (shop_orders_total{{{sel}}})"
+    ));
     let mut got: Vec<(String, String)> = orders
         .iter()
         .map(|s| {
@@ -233,60 +191,43 @@ fn check_service(h: &Hearth, service: &str) {
         got,
         [("card".into(), "3".into()), ("cash".into(), "2".into())]
     );
-    let count = promql(
-        h,
-        &format!("http_server_duration_milliseconds_count{{{sel}}}"),
-    );
+    let count = h.promql_vector(&format!("http_server_duration_milliseconds_count{{{sel}}}"));
     assert_eq!(count[0]["value"][1], "4", "{count:?}");
-    let sum = promql(
-        h,
-        &format!("http_server_duration_milliseconds_sum{{{sel}}}"),
-    );
+    let sum = h.promql_vector(&format!("http_server_duration_milliseconds_sum{{{sel}}}"));
     assert_eq!(sum[0]["value"][1], "170");
-    let le = promql(
-        h,
-        &format!(r#"http_server_duration_milliseconds_bucket{{{sel},le="10"}}"#),
-    );
+    let le = h.promql_vector(&format!(
+        r#"http_server_duration_milliseconds_bucket{{{sel},le="10"}}"#
+    ));
     assert_eq!(le[0]["value"][1], "2", "{le:?}");
-    let q = promql(
-        h,
-        &format!("histogram_quantile(0.5, http_server_duration_milliseconds_bucket{{{sel}}})"),
-    );
+    let q = h.promql_vector(&format!(
+        "histogram_quantile(0.5, http_server_duration_milliseconds_bucket{{{sel}}})"
+    ));
     assert_eq!(q.len(), 1);
-    let depth = promql(h, &format!("queue_depth{{{sel}}}"));
+    let depth = h.promql_vector(&format!("queue_depth{{{sel}}}"));
     assert_eq!(depth[0]["value"][1], "3", "{depth:?}");
-    let info = promql(h, &format!("target_info{{{sel}}}"));
+    let info = h.promql_vector(&format!("target_info{{{sel}}}"));
     assert_eq!(info[0]["metric"]["host_name"], "test-host", "{info:?}");
     assert_eq!(info[0]["metric"]["k8s_namespace_name"], "e2e");
 
     // Spans were stored, and the span metrics and service graph Tempo's
     // metrics-generator would write were derived from them.
-    let calls = promql(
-        h,
-        &format!(
+    let calls = h.promql_vector(&format!(
             r#"traces_spanmetrics_calls_total{{service="{service}",span_name="GET /checkout",span_kind="SPAN_KIND_SERVER"}}"#
         ),
     );
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["value"][1], "1");
-    let errors = promql(
-        h,
-        &format!(
+    let errors = h.promql_vector(&format!(
             r#"traces_spanmetrics_calls_total{{service="{service}-payments",status_code="STATUS_CODE_ERROR"}}"#
         ),
     );
     assert_eq!(errors.len(), 1, "{errors:?}");
-    let edge = promql(
-        h,
-        &format!(
-            r#"traces_service_graph_request_total{{client="{service}",server="{service}-payments"}}"#
-        ),
-    );
+    let edge = h.promql_vector(&format!(
+        r#"traces_service_graph_request_total{{client="{service}",server="{service}-payments"}}"#
+    ));
     assert_eq!(edge.len(), 1, "{edge:?}");
     assert_eq!(edge[0]["value"][1], "1");
-    let failed = promql(
-        h,
-        &format!(
+    let failed = h.promql_vector(&format!(
             r#"traces_service_graph_request_failed_total{{client="{service}",server="{service}-payments"}}"#
         ),
     );

@@ -15,9 +15,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(req) = decode::<ExportLogsServiceRequest>(Format::Json, data, "logs") {
-        let out = decode_logs(&req, &OtlpLogsOptions::default(), &Limits::default(), 0);
-        for s in &out.write.streams {
-            assert!(!s.labels.is_empty());
+        if let Ok(out) = decode_logs(&req, &OtlpLogsOptions::default(), &Limits::default(), 0) {
+            for s in &out.write.streams {
+                assert!(!s.labels.is_empty());
+            }
         }
     }
     if let Ok(req) = decode::<ExportMetricsServiceRequest>(Format::Json, data, "metrics") {

@@ -220,6 +220,47 @@ impl Drop for Hearth {
     }
 }
 
+/// Query-string encoding.
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Nanoseconds since the epoch, now.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
+}
+
+impl Hearth {
+    /// A PromQL instant query, now: the result vector.
+    pub fn promql_vector(&self, query: &str) -> Vec<serde_json::Value> {
+        let v = self.get_json(&format!("/api/v1/query?query={}", urlencode(query)));
+        assert_eq!(v["status"], "success", "{v}");
+        v["data"]["result"].as_array().unwrap().clone()
+    }
+
+    /// The entries a LogQL log query finds in the last hour, oldest first:
+    /// (line, labels), the labels holding structured metadata too, as
+    /// Loki's query API merges them.
+    pub fn recent_logs(&self, query: &str) -> Vec<(String, serde_json::Value)> {
+        let end = now_ns() + 60_000_000_000;
+        let start = end - 3_600_000_000_000;
+        let v = self.get_json(&format!(
+            "/loki/api/v1/query_range?query={}&start={start}&end={end}&direction=forward&limit=100",
+            urlencode(query)
+        ));
+        let mut out = Vec::new();
+        for s in v["data"]["result"].as_array().unwrap() {
+            for e in s["values"].as_array().unwrap() {
+                out.push((e[1].as_str().unwrap().to_owned(), s["stream"].clone()));
+            }
+        }
+        out
+    }
+}
+
 pub fn snappy(raw: &[u8]) -> Vec<u8> {
     snap::raw::Encoder::new().compress_vec(raw).expect("snappy")
 }

@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use parking_lot::Mutex;
 
 use super::limits::OtlpLimits;
-use super::logs::{OtlpLogsOptions, decode_logs, over_request_limits};
+use super::logs::{OtlpLogsOptions, decode_logs};
 use super::metrics::{TranslateOptions, translate};
 use super::spanmetrics::SpanMetricsGenerator;
 use super::traces::{decode_traces, span_count};
@@ -108,9 +108,6 @@ impl OtlpIngest {
         req: ExportLogsServiceRequest,
     ) -> Result<Accepted, ExportError> {
         const SIGNAL: &str = "logs";
-        if let Some(msg) = over_request_limits(&req, &self.log_limits) {
-            return Err(ExportError::Invalid(msg));
-        }
         let Some(engine) = self.logs_engine.get().cloned() else {
             return Err(ExportError::Unavailable(
                 "storage is replaying its write-ahead log".into(),
@@ -121,7 +118,8 @@ impl OtlpIngest {
         let decoded =
             tokio::task::spawn_blocking(move || decode_logs(&req, &opts, &limits, now_ns))
                 .await
-                .map_err(join_error)?;
+                .map_err(join_error)?
+                .map_err(ExportError::Invalid)?;
         let mut problems: Vec<String> = Vec::new();
         let mut lost = 0usize;
         for r in &decoded.rejected {

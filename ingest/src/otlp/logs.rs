@@ -67,14 +67,19 @@ impl Default for OtlpLogsOptions {
     }
 }
 
-/// Converts and validates a request. Records that fail validation are
-/// listed in [`Decoded::rejected`]; the rest are kept.
+/// Converts and validates a request. A request over Loki push's
+/// whole-request limits is refused (the reason is the error); otherwise
+/// records that fail validation are listed in [`Decoded::rejected`] and the
+/// rest are kept.
 pub fn decode_logs(
     req: &ExportLogsServiceRequest,
     opts: &OtlpLogsOptions,
     limits: &Limits,
     now_ns: i64,
-) -> Decoded {
+) -> Result<Decoded, String> {
+    if let Some(refusal) = over_request_limits(req, limits) {
+        return Err(refusal);
+    }
     let mut builder = Builder::new(limits);
     for rl in &req.resource_logs {
         let resource_attrs = rl
@@ -120,11 +125,6 @@ pub fn decode_logs(
         if entries.is_empty() {
             continue;
         }
-        if builder.count_stream().is_err() || builder.count_entries(entries.len()).is_err() {
-            // Whole-request limits are Loki push's; over them, the rest of
-            // the request is refused by the caller from `overflow()`.
-            break;
-        }
         let count = labels.len();
         builder.finish_stream(
             StreamLabels::Pairs {
@@ -134,11 +134,11 @@ pub fn decode_logs(
             entries,
         );
     }
-    builder.out
+    Ok(builder.out)
 }
 
-/// Whether a request went over Loki push's whole-request limits.
-pub fn over_request_limits(req: &ExportLogsServiceRequest, limits: &Limits) -> Option<String> {
+/// Whether a request goes over Loki push's whole-request limits.
+fn over_request_limits(req: &ExportLogsServiceRequest, limits: &Limits) -> Option<String> {
     let streams = req.resource_logs.len();
     let records: usize = req
         .resource_logs
@@ -277,7 +277,7 @@ mod tests {
             span_id: vec![0xee; 8],
             ..Default::default()
         }]);
-        let out = decode_logs(&req, &OtlpLogsOptions::default(), &Limits::default(), 1);
+        let out = decode_logs(&req, &OtlpLogsOptions::default(), &Limits::default(), 1).unwrap();
         assert!(out.rejected.is_empty(), "{:?}", out.rejected);
         let stream = &out.write.streams[0];
         assert_eq!(
@@ -309,7 +309,7 @@ mod tests {
             },
             LogRecord::default(),
         ]);
-        let out = decode_logs(&req, &OtlpLogsOptions::default(), &Limits::default(), 7);
+        let out = decode_logs(&req, &OtlpLogsOptions::default(), &Limits::default(), 7).unwrap();
         let ts: Vec<i64> = out.write.streams[0]
             .entries
             .iter()
@@ -332,7 +332,7 @@ mod tests {
             ..Default::default()
         }]);
         req.resource_logs[0].resource = None;
-        let out = decode_logs(&req, &OtlpLogsOptions::default(), &Limits::default(), 1);
+        let out = decode_logs(&req, &OtlpLogsOptions::default(), &Limits::default(), 1).unwrap();
         let stream = &out.write.streams[0];
         assert_eq!(
             stream.labels.to_string(),
@@ -362,7 +362,7 @@ mod tests {
                 ..Default::default()
             },
         ]);
-        let out = decode_logs(&req, &OtlpLogsOptions::default(), &limits, 1);
+        let out = decode_logs(&req, &OtlpLogsOptions::default(), &limits, 1).unwrap();
         assert_eq!(out.write.entry_count(), 1);
         assert_eq!(out.rejected_entries(), 1);
     }

@@ -23,8 +23,8 @@ use super::validate::{self, Ty};
 
 /// Deepest nesting of parentheses, braces and unary operators accepted,
 /// so hostile input cannot exhaust the stack of the parse or of the
-/// evaluation that walks the tree afterwards on the caller's stack; real
-/// queries nest a handful of levels.
+/// evaluation that walks the tree afterwards; real queries nest a handful
+/// of levels.
 pub const MAX_DEPTH: usize = 24;
 
 const METRICS_FUNCS: &[&str] = &[
@@ -39,33 +39,10 @@ const METRICS_FUNCS: &[&str] = &[
     "compare",
 ];
 
-/// Stack for one parse. Recursive descent in an unoptimised build spends
-/// tens of kilobytes per nesting level, more than a 2 MiB thread (tokio's
-/// workers, the test harness) can give at [`MAX_DEPTH`].
-const PARSE_STACK_BYTES: usize = 16 << 20;
-
-/// Parse and validate a TraceQL query. Never panics, and never overflows
-/// the caller's stack: the parse runs on a thread of its own with a known
-/// stack (queries are parsed once each, so the spawn is cheap by
-/// comparison).
+/// Parse and validate a TraceQL query. Never panics, and within
+/// [`MAX_DEPTH`] fits a 2 MiB thread stack (tokio's workers) even in an
+/// unoptimised build; `tests/parser.rs` checks that at the limit.
 pub fn parse(input: &str) -> Result<Query, ParseError> {
-    std::thread::scope(|scope| {
-        match std::thread::Builder::new()
-            .name("traceql-parse".into())
-            .stack_size(PARSE_STACK_BYTES)
-            .spawn_scoped(scope, || parse_on_this_stack(input))
-        {
-            Ok(handle) => match handle.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
-            },
-            // No thread to be had: parse here, within the depth limit.
-            Err(_) => parse_on_this_stack(input),
-        }
-    })
-}
-
-fn parse_on_this_stack(input: &str) -> Result<Query, ParseError> {
     let tokens = tokenize(input)?;
     let mut p = Parser {
         input,

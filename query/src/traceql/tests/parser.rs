@@ -396,6 +396,42 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert!(parse(&ok).is_ok());
 }
 
+/// The depth limit is what keeps a hostile query from overflowing a tokio
+/// worker (2 MiB), so nesting right at the limit, of every kind and mixed,
+/// must parse and compile on such a stack in this (unoptimised) build.
+#[test]
+fn nesting_at_the_limit_fits_a_two_mebibyte_stack() {
+    use crate::traceql::MAX_DEPTH;
+    let n = MAX_DEPTH - 2;
+    let queries = [
+        format!("{}{{}}{}", "(".repeat(n), ")".repeat(n)),
+        format!("{{ {}.a = 1{} }}", "(".repeat(n), ")".repeat(n)),
+        format!("{{ {}true }}", "!".repeat(n)),
+        format!("{{ {}-1{} > 0 }}", "(-".repeat(n / 2), ")".repeat(n / 2)),
+        format!(
+            "{}{{ {}.a = 1{} }}{} | count() > 1",
+            "(".repeat(n / 2),
+            "(!(".repeat(n / 6),
+            "))".repeat(n / 6),
+            ")".repeat(n / 2)
+        ),
+    ];
+    let outcome = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            queries
+                .iter()
+                .map(|q| (q.clone(), compile(q).map(|c| c.is_metrics())))
+                .collect::<Vec<_>>()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    for (q, r) in outcome {
+        assert!(r.is_ok(), "{q}: {r:?}");
+    }
+}
+
 #[test]
 fn compiled_query_validates_hand_built_trees() {
     let bad = Query {
