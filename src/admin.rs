@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hearth_query::ApiError;
 use hearth_query::http::envelope::Success;
-use hearth_storage::EngineCell;
 use hearth_storage::logs::LogsCell;
+use hearth_storage::{EngineCell, TracesCell};
 
 /// The engines the admin endpoints act on.
 #[derive(Clone, Debug)]
@@ -18,6 +18,8 @@ pub struct Engines {
     pub metrics: EngineCell,
     /// Logs.
     pub logs: LogsCell,
+    /// Traces.
+    pub traces: TracesCell,
 }
 
 /// `/-/healthy`, `/-/ready`, `/api/v1/admin/{flush,compact}` (both act on
@@ -34,7 +36,10 @@ pub fn routes(engine: Engines) -> Router {
 }
 
 async fn ready(State(engines): State<Engines>) -> Response {
-    if engines.metrics.get().is_some() && engines.logs.get().is_some() {
+    if engines.metrics.get().is_some()
+        && engines.logs.get().is_some()
+        && engines.traces.get().is_some()
+    {
         (StatusCode::OK, "Hearth is Ready.\n").into_response()
     } else {
         (
@@ -48,6 +53,7 @@ async fn ready(State(engines): State<Engines>) -> Response {
 async fn flush(State(engines): State<Engines>) -> Result<Response, ApiError> {
     let engine = engines.metrics.get().ok_or_else(ApiError::not_ready)?;
     let logs = engines.logs.get().ok_or_else(ApiError::not_ready)?;
+    let traces = engines.traces.get().ok_or_else(ApiError::not_ready)?;
     let report = engine
         .flush()
         .await
@@ -56,11 +62,17 @@ async fn flush(State(engines): State<Engines>) -> Result<Response, ApiError> {
         .flush()
         .await
         .map_err(|e| ApiError::internal(format!("logs flush failed: {e}")))?;
+    let traces_report = traces
+        .flush()
+        .await
+        .map_err(|e| ApiError::internal(format!("traces flush failed: {e}")))?;
     Ok(Success::new(serde_json::json!({
         "parts": report.parts.len(),
         "samples": report.samples,
         "logs_parts": logs_report.parts.len(),
         "log_entries": logs_report.samples,
+        "traces_parts": traces_report.parts.len(),
+        "spans": traces_report.samples,
     }))
     .into_response())
 }
@@ -68,6 +80,7 @@ async fn flush(State(engines): State<Engines>) -> Result<Response, ApiError> {
 async fn compact(State(engines): State<Engines>) -> Result<Response, ApiError> {
     let engine = engines.metrics.get().ok_or_else(ApiError::not_ready)?;
     let logs = engines.logs.get().ok_or_else(ApiError::not_ready)?;
+    let traces = engines.traces.get().ok_or_else(ApiError::not_ready)?;
     let jobs = engine
         .compact(true)
         .await
@@ -76,8 +89,14 @@ async fn compact(State(engines): State<Engines>) -> Result<Response, ApiError> {
         .compact(true)
         .await
         .map_err(|e| ApiError::internal(format!("logs compaction failed: {e}")))?;
-    Ok(
-        Success::new(serde_json::json!({ "merges": jobs, "logs_merges": logs_jobs }))
-            .into_response(),
-    )
+    let traces_jobs = traces
+        .compact(true)
+        .await
+        .map_err(|e| ApiError::internal(format!("traces compaction failed: {e}")))?;
+    Ok(Success::new(serde_json::json!({
+        "merges": jobs,
+        "logs_merges": logs_jobs,
+        "traces_merges": traces_jobs,
+    }))
+    .into_response())
 }

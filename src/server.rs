@@ -70,6 +70,7 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
         .merge(admin::routes(admin::Engines {
             metrics: engine.clone(),
             logs: logs.clone(),
+            traces: traces.clone(),
         }))
         .merge(hearth_ingest::routes(RemoteWriteState {
             engine: engine.clone(),

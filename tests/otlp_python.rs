@@ -111,7 +111,7 @@ fn check_trace(h: &Hearth, trace_id: &str, service: &str) {
         [
             (service.to_owned(), "GET /checkout".to_owned(), 2),
             (service.to_owned(), "POST /pay".to_owned(), 3),
-            (payments, "charge".to_owned(), 2),
+            (payments.clone(), "charge".to_owned(), 2),
         ]
     );
     // v1 answers the same spans as a bare `Trace`.
@@ -131,6 +131,17 @@ fn check_trace(h: &Hearth, trace_id: &str, service: &str) {
         404
     );
     assert_eq!(h.get("/api/v2/traces/not-hex").status(), 400);
+    // Grafana's search builder finds it by the payment service's errors.
+    let q = format!(r#"{{ resource.service.name = "{payments}" && status = error }}"#);
+    let found = h.get_json(&format!("/api/search?q={}", common::urlencode(&q)));
+    let ids: Vec<&str> = found["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["traceID"].as_str())
+        .collect();
+    assert_eq!(ids, [trace_id.trim_start_matches('0')], "{found}");
+    assert_eq!(found["traces"][0]["rootServiceName"], service);
 }
 
 fn check_service(h: &Hearth, service: &str) {

@@ -31,16 +31,22 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use super::export::{ExportError, OtlpIngest};
-use super::http::{logs_response, metrics_response, traces_response};
+use super::signal::{Logs, Metrics, Signal, Traces};
 
 /// The gRPC face of [`OtlpIngest`].
 #[derive(Clone, Debug)]
 pub struct OtlpGrpc(pub OtlpIngest);
 
-fn status(e: ExportError) -> Status {
-    match e {
-        ExportError::Invalid(m) => Status::invalid_argument(m),
-        ExportError::Unavailable(m) => Status::unavailable(m),
+impl OtlpGrpc {
+    async fn handle<S: Signal>(
+        &self,
+        request: Request<S::Request>,
+    ) -> Result<Response<S::Response>, Status> {
+        match S::export(&self.0, request.into_inner()).await {
+            Ok(a) => Ok(Response::new(S::response(a))),
+            Err(ExportError::Invalid(m)) => Err(Status::invalid_argument(m)),
+            Err(ExportError::Unavailable(m)) => Err(Status::unavailable(m)),
+        }
     }
 }
 
@@ -50,11 +56,7 @@ impl LogsService for OtlpGrpc {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.0
-            .export_logs(request.into_inner())
-            .await
-            .map(|a| Response::new(logs_response(a)))
-            .map_err(status)
+        self.handle::<Logs>(request).await
     }
 }
 
@@ -64,11 +66,7 @@ impl MetricsService for OtlpGrpc {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.0
-            .export_metrics(request.into_inner())
-            .await
-            .map(|a| Response::new(metrics_response(a)))
-            .map_err(status)
+        self.handle::<Metrics>(request).await
     }
 }
 
@@ -78,12 +76,18 @@ impl TraceService for OtlpGrpc {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.0
-            .export_traces(request.into_inner())
-            .await
-            .map(|a| Response::new(traces_response(a)))
-            .map_err(status)
+        self.handle::<Traces>(request).await
     }
+}
+
+/// Gzip both ways and the OTLP receive limit, on each generated server.
+macro_rules! configured {
+    ($server:ident, $svc:expr, $limit:expr) => {
+        $server::new($svc)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size($limit)
+    };
 }
 
 /// Serves the OTLP gRPC services on `listener` until `shutdown` resolves.
@@ -94,22 +98,10 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let limit = ingest.limits.max_decompressed_bytes;
     let svc = OtlpGrpc(ingest);
-    let logs = LogsServiceServer::new(svc.clone())
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit);
-    let traces = TraceServiceServer::new(svc.clone())
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit);
-    let metrics = MetricsServiceServer::new(svc)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit);
     Server::builder()
-        .add_service(logs)
-        .add_service(metrics)
-        .add_service(traces)
+        .add_service(configured!(LogsServiceServer, svc.clone(), limit))
+        .add_service(configured!(MetricsServiceServer, svc.clone(), limit))
+        .add_service(configured!(TraceServiceServer, svc, limit))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await
 }

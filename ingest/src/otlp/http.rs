@@ -9,18 +9,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 
 use super::codec::{self, BodyError, Format, RpcStatus};
-use super::export::{Accepted, ExportError, OtlpIngest};
+use super::export::{ExportError, OtlpIngest};
+use super::signal::Signal;
 
 /// Seconds a sender is asked to wait before retrying.
 const RETRY_AFTER_SECS: &str = "5";
@@ -122,89 +114,19 @@ fn success<M: prost::Message + serde::Serialize>(format: Format, message: &M) ->
     resp
 }
 
-/// `POST /v1/logs`.
-pub async fn logs(State(state): State<OtlpIngest>, headers: HeaderMap, body: Bytes) -> Response {
-    let (format, req) = match read_request::<ExportLogsServiceRequest>(
-        &state,
-        &headers,
-        body,
-        "ExportLogsServiceRequest",
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    match state.export_logs(req).await {
-        Ok(a) => success(format, &logs_response(a)),
+/// `POST /v1/logs`, `/v1/metrics` or `/v1/traces`.
+pub async fn export<S: Signal>(
+    State(state): State<OtlpIngest>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (format, req) =
+        match read_request::<S::Request>(&state, &headers, body, S::REQUEST_NAME).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
+    match S::export(&state, req).await {
+        Ok(a) => success(format, &S::response(a)),
         Err(e) => export_error(format, e),
-    }
-}
-
-/// The answer to a logs export.
-pub fn logs_response(a: Accepted) -> ExportLogsServiceResponse {
-    ExportLogsServiceResponse {
-        partial_success: (a != Accepted::default()).then_some(ExportLogsPartialSuccess {
-            rejected_log_records: a.rejected,
-            error_message: a.message,
-        }),
-    }
-}
-
-/// `POST /v1/metrics`.
-pub async fn metrics(State(state): State<OtlpIngest>, headers: HeaderMap, body: Bytes) -> Response {
-    let (format, req) = match read_request::<ExportMetricsServiceRequest>(
-        &state,
-        &headers,
-        body,
-        "ExportMetricsServiceRequest",
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    match state.export_metrics(req).await {
-        Ok(a) => success(format, &metrics_response(a)),
-        Err(e) => export_error(format, e),
-    }
-}
-
-/// The answer to a metrics export.
-pub fn metrics_response(a: Accepted) -> ExportMetricsServiceResponse {
-    ExportMetricsServiceResponse {
-        partial_success: (a != Accepted::default()).then_some(ExportMetricsPartialSuccess {
-            rejected_data_points: a.rejected,
-            error_message: a.message,
-        }),
-    }
-}
-
-/// `POST /v1/traces`.
-pub async fn traces(State(state): State<OtlpIngest>, headers: HeaderMap, body: Bytes) -> Response {
-    let (format, req) = match read_request::<ExportTraceServiceRequest>(
-        &state,
-        &headers,
-        body,
-        "ExportTraceServiceRequest",
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    match state.export_traces(req).await {
-        Ok(a) => success(format, &traces_response(a)),
-        Err(e) => export_error(format, e),
-    }
-}
-
-/// The answer to a traces export.
-pub fn traces_response(a: Accepted) -> ExportTraceServiceResponse {
-    ExportTraceServiceResponse {
-        partial_success: (a != Accepted::default()).then_some(ExportTracePartialSuccess {
-            rejected_spans: a.rejected,
-            error_message: a.message,
-        }),
     }
 }

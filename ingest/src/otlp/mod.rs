@@ -14,6 +14,7 @@ pub mod http;
 pub mod limits;
 pub mod logs;
 pub mod metrics;
+pub mod signal;
 pub mod spanmetrics;
 pub mod traces;
 pub mod value;
@@ -32,9 +33,9 @@ pub fn routes(state: OtlpIngest) -> Router {
     // request's format; axum's own limit only has to stay out of the way.
     let limit = state.limits.max_body_bytes.saturating_add(1);
     Router::new()
-        .route("/v1/logs", post(http::logs))
-        .route("/v1/metrics", post(http::metrics))
-        .route("/v1/traces", post(http::traces))
+        .route("/v1/logs", post(http::export::<signal::Logs>))
+        .route("/v1/metrics", post(http::export::<signal::Metrics>))
+        .route("/v1/traces", post(http::export::<signal::Traces>))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

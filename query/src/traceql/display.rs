@@ -26,7 +26,7 @@ pub(crate) fn write_quoted(f: &mut impl Write, s: &str) -> fmt::Result {
 }
 
 /// A duration in nanoseconds in the largest unit that divides it.
-pub(crate) fn format_duration(ns: i64) -> String {
+pub fn format_duration(ns: i64) -> String {
     const UNITS: &[(u64, &str)] = &[
         (3_600_000_000_000, "h"),
         (60_000_000_000, "m"),

@@ -28,8 +28,10 @@
 //!   combine with `merge`) and returns [`Series`] from `finish`. Timestamps are unix **nanoseconds**; see `eval::metrics`
 //!   for the step grid, units and label names.
 //!
-//! Not evaluated (parsed and validated only): `compare()` (the evaluator
-//! returns [`EvalError::NotSupported`]) and the `sample` hint (results
+//! `compare()` (what Traces Drilldown's comparison tab runs) is a metrics
+//! function like the others; `eval::compare` describes its series.
+//!
+//! Not evaluated (parsed and validated only): the `sample` hint (results
 //! are always exact).
 
 pub mod ast;
@@ -45,6 +47,7 @@ mod validate;
 mod tests;
 
 pub use ast::{Query, QueryBody};
+pub use display::format_duration;
 pub use error::{ErrorKind, EvalError, ParseError};
 pub use eval::{
     CompiledQuery, MatchedSpan, MetricsEvaluator, Prefilter, Series, SpanRequirement, SpanSet,

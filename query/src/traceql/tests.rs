@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cases;
+mod compare;
 mod fixtures;
 mod metrics;
 mod parser;

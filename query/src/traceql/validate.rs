@@ -201,6 +201,25 @@ pub(crate) fn check_positive(n: i64, what: &str) -> Result<(), String> {
     }
 }
 
+/// `compare()`'s optional selection window, as Tempo accepts it: both
+/// bounds or neither (`0, 0` also meaning neither), positive unix
+/// nanoseconds, end after start.
+pub(crate) fn check_compare_window(start: Option<i64>, end: Option<i64>) -> Result<(), String> {
+    match (start, end) {
+        (None, None) | (Some(0), Some(0)) => Ok(()),
+        (Some(s), Some(e)) if s <= 0 || e <= 0 => {
+            Err("compare() start and end must be positive unix nanoseconds".into())
+        }
+        (Some(s), Some(e)) if e <= s => Err("compare() end must be after its start".into()),
+        (Some(_), Some(_)) => Ok(()),
+        _ => Err("compare() takes both start and end, or neither".into()),
+    }
+}
+
+/// Tempo's grammar has no `by()` after `compare()`: its series are
+/// already one per attribute value.
+pub(crate) const COMPARE_BY: &str = "compare() cannot be combined with by()";
+
 /// Where an expression appears, which decides what it may contain.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ctx {
@@ -325,13 +344,20 @@ fn metrics(m: &MetricsExpr) -> Result<(), String> {
                     qs.iter().try_for_each(|q| check_quantile(*q))?;
                 }
                 MetricsFunc::Compare {
-                    selection, top_n, ..
+                    selection,
+                    top_n,
+                    start,
+                    end,
                 } => {
                     if !matches!(**selection, SpansetExpr::Filter(_)) {
                         return Err("compare() needs a spanset filter `{...}`".into());
                     }
                     spanset(selection)?;
                     check_positive(*top_n, "compare() topN")?;
+                    check_compare_window(*start, *end)?;
+                    if !p.by.is_empty() {
+                        return Err(COMPARE_BY.into());
+                    }
                 }
                 _ => {}
             }

@@ -24,6 +24,7 @@ use super::super::display::format_duration;
 use super::super::error::EvalError;
 use super::super::model::{Trace, Value};
 use super::CompiledQuery;
+use super::compare::Compare;
 use super::series::{binary, threshold, top_bottom};
 use super::spanset::{eval_field, eval_spanset};
 
@@ -37,20 +38,22 @@ pub struct Series {
     /// their values (`nil` when missing), plus `p` (quantile) or
     /// `__bucket` (histogram upper bound). A series with no other label
     /// gets `__name__` = the function name (`rate`, `count_over_time`...).
+    /// `compare()` series are labelled `__meta_type` and one attribute;
+    /// see `eval::compare`.
     pub labels: Vec<(String, String)>,
     /// `(timestamp in unix nanoseconds, value)`, ascending.
     pub points: Vec<(i64, f64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Grid {
+pub(super) struct Grid {
     first: i64,
     step: i64,
-    count: usize,
+    pub(super) count: usize,
 }
 
 impl Grid {
-    fn ts(&self, k: usize) -> i64 {
+    pub(super) fn ts(&self, k: usize) -> i64 {
         self.first + self.step * k as i64
     }
 
@@ -88,6 +91,9 @@ enum Acc {
 struct Leaf<'q> {
     p: &'q MetricsPipeline,
     groups: BTreeMap<Vec<(String, String)>, Acc>,
+    /// Set for `compare()`, whose series do not fit `groups`: one span
+    /// counts towards every attribute it carries.
+    compare: Option<Compare<'q>>,
 }
 
 /// Accumulates spans of many traces into the series of a metrics query.
@@ -97,23 +103,16 @@ pub struct MetricsEvaluator<'q> {
     leaves: Vec<Leaf<'q>>,
 }
 
-fn leaves_of<'q>(m: &'q MetricsExpr, out: &mut Vec<Leaf<'q>>) -> Result<(), EvalError> {
+fn leaves_of<'q>(m: &'q MetricsExpr, out: &mut Vec<Leaf<'q>>) {
     match m {
-        MetricsExpr::Pipeline(p) => {
-            if matches!(p.func, MetricsFunc::Compare { .. }) {
-                return Err(EvalError::NotSupported(
-                    "compare() is parsed but not evaluated yet".to_string(),
-                ));
-            }
-            out.push(Leaf {
-                p,
-                groups: BTreeMap::new(),
-            });
-            Ok(())
-        }
+        MetricsExpr::Pipeline(p) => out.push(Leaf {
+            p,
+            groups: BTreeMap::new(),
+            compare: Compare::of(p),
+        }),
         MetricsExpr::Binary { lhs, rhs, .. } => {
-            leaves_of(lhs, out)?;
-            leaves_of(rhs, out)
+            leaves_of(lhs, out);
+            leaves_of(rhs, out);
         }
     }
 }
@@ -187,7 +186,7 @@ impl<'q> MetricsEvaluator<'q> {
             return Err(EvalError::WrongKind("not a metrics query".into()));
         };
         let mut leaves = Vec::new();
-        leaves_of(m, &mut leaves)?;
+        leaves_of(m, &mut leaves);
         Ok(Self {
             query,
             grid,
@@ -225,6 +224,10 @@ impl<'q> MetricsEvaluator<'q> {
                 let Some(k) = grid.bucket(i64::try_from(span.start_ns).unwrap_or(i64::MAX)) else {
                     continue;
                 };
+                if let Some(c) = &mut leaf.compare {
+                    c.record(trace, i, k, rx);
+                    continue;
+                }
                 let labels: Vec<(String, String)> = leaf
                     .p
                     .by
@@ -250,6 +253,9 @@ impl<'q> MetricsEvaluator<'q> {
             ));
         }
         for (mine, theirs) in self.leaves.iter_mut().zip(other.leaves) {
+            if let (Some(into), Some(from)) = (&mut mine.compare, theirs.compare) {
+                into.merge(from);
+            }
             for (labels, acc) in theirs.groups {
                 match mine.groups.get_mut(&labels) {
                     Some(into) => merge_acc(into, acc),
@@ -377,7 +383,7 @@ fn bucket_upper(key: BucketKey) -> f64 {
     if key.0 { v / 1e9 } else { v }
 }
 
-fn label_value(v: &Value) -> String {
+pub(super) fn label_value(v: &Value) -> String {
     match v {
         Value::Str(s) => s.clone(),
         Value::Int(i) => i.to_string(),
@@ -411,11 +417,38 @@ fn quantile(buckets: &[(BucketKey, f64)], q: f64) -> Option<f64> {
 }
 
 fn leaf_series(leaf: Leaf<'_>, grid: Grid) -> Vec<Series> {
+    let Leaf { p, groups, compare } = leaf;
+    let mut out = match compare {
+        Some(c) => c.finish(grid),
+        None => group_series(&p.func, groups, grid),
+    };
+    if let Some((op, lit)) = &p.filter {
+        let th = match lit {
+            Literal::Int(i) => *i as f64,
+            Literal::Float(f) => *f,
+            Literal::Duration(d) => *d as f64 / 1e9,
+            _ => f64::NAN,
+        };
+        for s in &mut out {
+            s.points.retain(|(_, v)| threshold(*op, *v, th));
+        }
+        out.retain(|s| !s.points.is_empty());
+    }
+    if let Some(second) = p.second {
+        top_bottom(&mut out, second);
+    }
+    out
+}
+
+fn group_series(
+    func: &MetricsFunc,
+    groups: BTreeMap<Vec<(String, String)>, Acc>,
+    grid: Grid,
+) -> Vec<Series> {
     let step_s = grid.step as f64 / 1e9;
-    let func = &leaf.p.func;
     let mut out = Vec::new();
     let ts = |k: usize| grid.ts(k);
-    for (labels, acc) in leaf.groups {
+    for (labels, acc) in groups {
         match acc {
             Acc::Count(c) => {
                 let rate = matches!(func, MetricsFunc::Rate);
@@ -478,21 +511,6 @@ fn leaf_series(leaf: Leaf<'_>, grid: Grid) -> Vec<Series> {
             s.labels
                 .push(("__name__".to_string(), func.name().to_string()));
         }
-    }
-    if let Some((op, lit)) = &leaf.p.filter {
-        let th = match lit {
-            Literal::Int(i) => *i as f64,
-            Literal::Float(f) => *f,
-            Literal::Duration(d) => *d as f64 / 1e9,
-            _ => f64::NAN,
-        };
-        for s in &mut out {
-            s.points.retain(|(_, v)| threshold(*op, *v, th));
-        }
-        out.retain(|s| !s.points.is_empty());
-    }
-    if let Some(second) = leaf.p.second {
-        top_bottom(&mut out, second);
     }
     out
 }

@@ -4,6 +4,7 @@
 //! metrics queries. It also derives a [`Prefilter`] so storage can skip
 //! traces that cannot match without assembling them.
 
+mod compare;
 mod metrics;
 mod pipeline;
 mod prefilter;
@@ -132,25 +133,131 @@ impl CompiledQuery {
         prefilter::derive(&self.query)
     }
 
+    /// True when whether a span matches depends on that span alone: every
+    /// spanset is one plain filter (no spanset operators, pipeline stages
+    /// or `compare()`) that reads neither the parent, the trace, nor the
+    /// span's place in the tree. Storage may then evaluate any subset of a
+    /// trace's spans (say, those a column filter kept) and get, for those
+    /// spans, the answer the whole trace would give.
+    pub fn span_local(&self) -> bool {
+        fn plain(s: &SpansetExpr) -> bool {
+            matches!(s, SpansetExpr::Filter(_))
+        }
+        fn metrics(m: &MetricsExpr) -> bool {
+            match m {
+                MetricsExpr::Binary { lhs, rhs, .. } => metrics(lhs) && metrics(rhs),
+                MetricsExpr::Pipeline(p) => {
+                    plain(&p.source) && !matches!(p.func, MetricsFunc::Compare { .. })
+                }
+            }
+        }
+        let shape = match &self.query.body {
+            QueryBody::Spans(s) => plain(s),
+            QueryBody::Metrics(m) => metrics(m),
+        };
+        let mut local = shape;
+        for_each_expr(&self.query, &mut |e| match e {
+            Expr::Attr(a) if a.parent => local = false,
+            Expr::Agg { .. } => local = false,
+            Expr::Intrinsic(i) => {
+                use IntrinsicField as F;
+                if matches!(
+                    i.field,
+                    F::ChildCount
+                        | F::NestedSetLeft
+                        | F::NestedSetRight
+                        | F::NestedSetParent
+                        | F::TraceDuration
+                        | F::RootName
+                        | F::RootService
+                ) {
+                    local = false;
+                }
+            }
+            _ => {}
+        });
+        local
+    }
+
+    /// The attributes and intrinsics the query's filters read, with their
+    /// values on span `idx` of `trace`: what Tempo shows next to each
+    /// matched span, so a search for `{ status = error }` lists the status.
+    /// Attributes are named by key (no scope); the span name and duration
+    /// are left out, as every result span carries them anyway.
+    pub fn filter_fields(&self, trace: &Trace, idx: usize) -> Vec<(String, Value)> {
+        let mut leaves: Vec<Expr> = Vec::new();
+        for_each_filter_leaf(&self.query, &mut |e| {
+            if !leaves.contains(e) {
+                leaves.push(e.clone());
+            }
+        });
+        let mut out: Vec<(String, Value)> = Vec::new();
+        for leaf in leaves {
+            let name = match &leaf {
+                Expr::Attr(a) if !a.parent => a.name.clone(),
+                Expr::Intrinsic(i) => {
+                    if matches!(i.field, IntrinsicField::Name | IntrinsicField::Duration) {
+                        continue;
+                    }
+                    match INTRINSICS.iter().find(|(f, _, _)| *f == i.field) {
+                        Some((_, Some(bare), _)) => (*bare).to_string(),
+                        Some((_, None, scoped)) => (*scoped).to_string(),
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            };
+            let value = spanset::eval_field(&leaf, trace, idx, &self.regexes);
+            if value != Value::Nil && !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, value));
+            }
+        }
+        out
+    }
+
     pub(crate) fn regexes(&self) -> &Regexes {
         &self.regexes
     }
 }
 
-/// Call `f` on every expression node of the query.
-fn for_each_expr(q: &Query, f: &mut dyn FnMut(&Expr)) {
-    fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-        f(e);
-        match e {
-            Expr::Unary { expr: inner, .. } => expr(inner, f),
-            Expr::Binary { lhs, rhs, .. } => {
-                expr(lhs, f);
-                expr(rhs, f);
+/// Call `f` on every attribute and intrinsic read by a `{ ... }` filter.
+fn for_each_filter_leaf(q: &Query, f: &mut dyn FnMut(&Expr)) {
+    fn spans(s: &SpansetExpr, f: &mut dyn FnMut(&Expr)) {
+        match s {
+            SpansetExpr::Filter(c) => c.iter().for_each(|e| walk_expr(e, f)),
+            SpansetExpr::Binary { lhs, rhs, .. } => {
+                spans(lhs, f);
+                spans(rhs, f);
             }
-            Expr::Agg { arg: Some(a), .. } => expr(a, f),
-            _ => {}
+            SpansetExpr::Pipeline { source, .. } => spans(source, f),
         }
     }
+    if let QueryBody::Spans(s) = &q.body {
+        spans(s, &mut |e| {
+            if matches!(e, Expr::Attr(_) | Expr::Intrinsic(_)) {
+                f(e);
+            }
+        });
+    }
+}
+
+/// Call `f` on `e` and every expression below it.
+fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Unary { expr: inner, .. } => walk_expr(inner, f),
+        Expr::Binary { lhs, rhs, .. } => {
+            walk_expr(lhs, f);
+            walk_expr(rhs, f);
+        }
+        Expr::Agg { arg: Some(a), .. } => walk_expr(a, f),
+        _ => {}
+    }
+}
+
+/// Call `f` on every expression node of the query.
+fn for_each_expr(q: &Query, f: &mut dyn FnMut(&Expr)) {
+    use walk_expr as expr;
     fn spans(s: &SpansetExpr, f: &mut dyn FnMut(&Expr)) {
         match s {
             SpansetExpr::Filter(c) => c.iter().for_each(|e| expr(e, f)),

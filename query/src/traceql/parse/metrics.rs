@@ -122,6 +122,9 @@ impl Parser<'_> {
         self.expect(Tok::RParen, "`)`")?;
         let mut by = Vec::new();
         if self.is_ident("by") {
+            if matches!(func, MetricsFunc::Compare { .. }) {
+                return Err(self.invalid(self.start(), validate::COMPARE_BY));
+            }
             self.advance();
             by = self.field_list(false)?;
         }
@@ -202,6 +205,9 @@ impl Parser<'_> {
         };
         if let Some((_, at)) = ints.first() {
             validate::check_positive(top_n, "compare() topN").map_err(|m| self.invalid(*at, m))?;
+        }
+        if let Some((_, at)) = ints.get(1) {
+            validate::check_compare_window(start, end).map_err(|m| self.invalid(*at, m))?;
         }
         Ok(MetricsFunc::Compare {
             selection,

@@ -303,13 +303,13 @@ fn metrics_func() -> impl Strategy<Value = MetricsFunc> {
         (
             filter(),
             1i64..50,
-            prop::option::of((0i64..1 << 60, 0i64..1 << 60))
+            prop::option::of((1i64..1 << 60, 1i64..1 << 60))
         )
             .prop_map(|(sel, top_n, range)| MetricsFunc::Compare {
                 selection: Box::new(SpansetExpr::Filter(sel)),
                 top_n,
                 start: range.map(|r| r.0),
-                end: range.map(|r| r.1),
+                end: range.map(|r| r.0 + r.1),
             }),
     ]
 }
@@ -340,6 +340,12 @@ fn metrics_pipeline() -> impl Strategy<Value = MetricsExpr> {
                     }))
                 }
                 f => f,
+            };
+            // Tempo's grammar has no by() after compare().
+            let by = if matches!(func, MetricsFunc::Compare { .. }) {
+                Vec::new()
+            } else {
+                by
             };
             MetricsExpr::Pipeline(Box::new(MetricsPipeline {
                 source,

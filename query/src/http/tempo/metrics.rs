@@ -1,0 +1,387 @@
+//! TraceQL metrics over HTTP: `/api/metrics/query_range` and
+//! `/api/metrics/query`, which Grafana's Tempo data source and the Traces
+//! Drilldown app call (through Grafana's backend, which decodes the answer
+//! as Tempo's `QueryRangeResponse` / `QueryInstantResponse` protobuf JSON
+//! and, for instant queries, refuses unknown fields).
+//!
+//! Memory stays bounded however many spans the range holds: a query that
+//! looks at one span at a time is evaluated over consecutive slices of the
+//! range, each scanned within a span budget (a slice over budget is split
+//! and read again); any other query needs whole traces together and reads
+//! the range in one scan, reporting a partial answer if that scan is cut.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use hearth_storage::TracesEngine;
+use serde_json::{Value as Json_, json};
+
+use super::assemble::Assembler;
+use super::candidates::{Candidates, ReadCost};
+use super::params::{TempoError, engine, go_duration};
+use crate::QueryState;
+use crate::http::loki::params::now_ns;
+use crate::traceql::{CompiledQuery, MetricsEvaluator, Series, compile};
+
+/// Spans one scan may hold in memory.
+const SCAN_SPANS: usize = 200_000;
+/// Slices are not split below this length.
+const MIN_SLICE_NS: i64 = 1_000_000_000;
+/// `since` when neither `start` nor `since` is given.
+const DEFAULT_SINCE_NS: i64 = 3_600 * 1_000_000_000;
+
+type Params = HashMap<String, String>;
+
+/// `GET /api/metrics/query_range`.
+pub async fn query_range(
+    State(state): State<QueryState>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond(range(&state, &params).await)
+}
+
+/// `GET /api/metrics/query`.
+pub async fn query_instant(
+    State(state): State<QueryState>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond(instant(&state, &params).await)
+}
+
+fn respond(result: Result<Json_, TempoError>) -> Response {
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn param<'a>(params: &'a Params, key: &str) -> Option<&'a str> {
+    params
+        .get(key)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+/// The query (`q`, or the older `query`) compiled, and checked to be a
+/// metrics query.
+fn metrics_query(params: &Params) -> Result<CompiledQuery, TempoError> {
+    let text = param(params, "q")
+        .or_else(|| param(params, "query"))
+        .ok_or_else(|| TempoError::bad("missing q: a TraceQL metrics query"))?;
+    let query =
+        compile(text).map_err(|e| TempoError::bad(format!("invalid TraceQL query: {e}")))?;
+    if !query.is_metrics() {
+        return Err(TempoError::bad(
+            "invalid TraceQL query: not a metrics query (add e.g. | rate())",
+        ));
+    }
+    Ok(query)
+}
+
+/// A time as Tempo's metrics API takes it: float seconds, integer seconds
+/// (up to 10 digits) or nanoseconds (more), or RFC 3339.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.contains('.') && !t.contains('T') {
+        let secs: f64 = t.parse().ok()?;
+        let ns = (secs * 1e3).round() * 1e6;
+        return (ns.is_finite() && ns.abs() < i64::MAX as f64).then_some(ns as i64);
+    }
+    if let Ok(n) = t.parse::<i64>() {
+        let digits = t.trim_start_matches('-').len();
+        return if digits <= 10 {
+            n.checked_mul(1_000_000_000)
+        } else {
+            Some(n)
+        };
+    }
+    chrono::DateTime::parse_from_rfc3339(t)
+        .ok()?
+        .timestamp_nanos_opt()
+}
+
+/// A step or `since`: float seconds or a duration (`30s`, `1m30s`, `1d`).
+fn parse_span(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        let ns = secs * 1e9;
+        return (ns.is_finite() && ns.abs() < i64::MAX as f64).then_some(ns as i64);
+    }
+    go_duration(t)
+}
+
+fn time_range(params: &Params) -> Result<(i64, i64), TempoError> {
+    let time = |name: &str| -> Result<Option<i64>, TempoError> {
+        param(params, name)
+            .map(|v| parse_time(v).ok_or_else(|| TempoError::bad(format!("invalid {name} {v:?}"))))
+            .transpose()
+    };
+    let now = now_ns();
+    let end = time("end")?.unwrap_or(now);
+    let start = match time("start")? {
+        Some(s) => s,
+        None => {
+            let since = match param(params, "since") {
+                Some(v) => parse_span(v)
+                    .filter(|d| *d > 0)
+                    .ok_or_else(|| TempoError::bad(format!("invalid since {v:?}")))?,
+                None => DEFAULT_SINCE_NS,
+            };
+            end.min(now).saturating_sub(since)
+        }
+    };
+    if end <= start {
+        return Err(TempoError::bad("end must be greater than start"));
+    }
+    Ok((start, end))
+}
+
+/// Tempo's default step: a 240th of the range, rounded down to whole 5 s
+/// (or whole seconds when that is under 5 s), at least 1 s.
+fn default_step(start: i64, end: i64) -> i64 {
+    const S: i64 = 1_000_000_000;
+    let raw = (end - start) / 240;
+    let step = if raw >= 5 * S {
+        raw / (5 * S) * (5 * S)
+    } else {
+        raw / S * S
+    };
+    step.max(S)
+}
+
+async fn range(state: &QueryState, params: &Params) -> Result<Json_, TempoError> {
+    let query = metrics_query(params)?;
+    let (start, end) = time_range(params)?;
+    let step = match param(params, "step") {
+        Some(v) => parse_span(v)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| TempoError::bad(format!("invalid step {v:?}")))?,
+        None => default_step(start, end),
+    };
+    let mut eval = MetricsEvaluator::range(&query, start, end, step).map_err(eval_error)?;
+    let engine = engine(state)?;
+    let cost = feed(&engine, &query, &mut eval).await?;
+    let series: Vec<Json_> = eval
+        .finish()
+        .into_iter()
+        .filter_map(|s| {
+            let samples: Vec<Json_> = s
+                .points
+                .iter()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(t, v)| json!({ "timestampMs": (t / 1_000_000).to_string(), "value": v }))
+                .collect();
+            (!samples.is_empty()).then(|| {
+                json!({
+                    "labels": labels(&s),
+                    "promLabels": prom_labels(&s),
+                    "samples": samples,
+                })
+            })
+        })
+        .collect();
+    Ok(with_status(
+        json!({ "series": series, "metrics": metrics(&cost) }),
+        &cost,
+    ))
+}
+
+async fn instant(state: &QueryState, params: &Params) -> Result<Json_, TempoError> {
+    let query = metrics_query(params)?;
+    let (start, end) = time_range(params)?;
+    let mut eval = MetricsEvaluator::instant(&query, start, end).map_err(eval_error)?;
+    let engine = engine(state)?;
+    let cost = feed(&engine, &query, &mut eval).await?;
+    let series: Vec<Json_> = eval
+        .finish()
+        .into_iter()
+        .filter_map(|s| {
+            let value = s.points.first().map(|p| p.1).filter(|v| v.is_finite())?;
+            Some(json!({ "labels": labels(&s), "value": value }))
+        })
+        .collect();
+    Ok(with_status(
+        json!({ "series": series, "metrics": metrics(&cost) }),
+        &cost,
+    ))
+}
+
+fn eval_error(e: crate::traceql::EvalError) -> TempoError {
+    TempoError::bad(e.to_string())
+}
+
+/// Feeds every trace in the evaluator's span window to it.
+async fn feed(
+    engine: &TracesEngine,
+    query: &CompiledQuery,
+    eval: &mut MetricsEvaluator<'_>,
+) -> Result<ReadCost, TempoError> {
+    let (lo, hi) = eval.span_window();
+    // The window is (lo, hi]; scans take inclusive bounds.
+    let window = (lo.saturating_add(1), hi);
+    let mut total = ReadCost::default();
+    let mut assembler = Assembler::new();
+    if !query.span_local() {
+        let c = Candidates::scan(engine, query, window, SCAN_SPANS, false).await?;
+        observe_all(engine, c, eval, &mut assembler, &mut total).await?;
+        return Ok(total);
+    }
+    let mut pending = vec![window];
+    while let Some((from, to)) = pending.pop() {
+        let c = Candidates::scan(engine, query, (from, to), SCAN_SPANS, false).await?;
+        let long = to - from >= 2 * MIN_SLICE_NS;
+        if c.cost.truncated && long {
+            // Read the later half last: `pending` is a stack.
+            let mid = from + (to - from) / 2;
+            pending.push((mid + 1, to));
+            pending.push((from, mid));
+            total.inspected_bytes += c.cost.inspected_bytes;
+            continue;
+        }
+        observe_all(engine, c, eval, &mut assembler, &mut total).await?;
+    }
+    Ok(total)
+}
+
+async fn observe_all(
+    engine: &TracesEngine,
+    mut c: Candidates,
+    eval: &mut MetricsEvaluator<'_>,
+    assembler: &mut Assembler,
+    total: &mut ReadCost,
+) -> Result<(), TempoError> {
+    for id in c.ids() {
+        let rows = c.spans(engine, id).await?;
+        if !rows.is_empty() {
+            eval.observe(&assembler.trace(id, &rows).map_err(TempoError::internal)?);
+        }
+    }
+    total.add(&c.cost);
+    Ok(())
+}
+
+fn metrics(cost: &ReadCost) -> Json_ {
+    json!({
+        "inspectedTraces": cost.inspected_traces,
+        "inspectedBytes": cost.inspected_bytes.to_string(),
+        "inspectedSpans": cost.inspected_spans.to_string(),
+        "totalBlocks": cost.parts,
+        "completedJobs": 1,
+        "totalJobs": 1,
+    })
+}
+
+fn with_status(mut body: Json_, cost: &ReadCost) -> Json_ {
+    if cost.truncated {
+        body["status"] = json!("PARTIAL");
+        body["message"] = json!(format!(
+            "more than {SCAN_SPANS} spans in the range; the answer covers the newest of them"
+        ));
+    }
+    body
+}
+
+/// Series labels as OTLP `KeyValue`s. Quantile and bucket bounds are
+/// numbers, as Tempo sends them (Drilldown reads bucket bounds as the
+/// series name); a missing `by()` value (`nil`) is left out unless it is
+/// the only label. `compare()` series keep theirs: a total names its
+/// attribute with the value `nil`, as Tempo sends it, and Drilldown finds
+/// the total for an attribute by that label.
+fn labels(s: &Series) -> Vec<Json_> {
+    let compare = s.labels.iter().any(|(k, _)| k.starts_with("__meta_"));
+    let kept: Vec<&(String, String)> = s
+        .labels
+        .iter()
+        .filter(|(_, v)| compare || v != "nil")
+        .collect();
+    let kept = if kept.is_empty() {
+        s.labels.iter().take(1).collect()
+    } else {
+        kept
+    };
+    kept.into_iter()
+        .map(|(k, v)| {
+            let value = match (k.as_str(), v.parse::<f64>()) {
+                ("p" | "__bucket", Ok(f)) if f.is_finite() => json!({ "doubleValue": f }),
+                _ => json!({ "stringValue": v }),
+            };
+            json!({ "key": k, "value": value })
+        })
+        .collect()
+}
+
+fn prom_labels(s: &Series) -> String {
+    let inner: Vec<String> = s
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.clone())))
+        .collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_every_form_tempo_takes() {
+        assert_eq!(parse_time("1700000000"), Some(1_700_000_000_000_000_000));
+        assert_eq!(parse_time("1700000000.5"), Some(1_700_000_000_500_000_000));
+        assert_eq!(
+            parse_time("1700000000123456789"),
+            Some(1_700_000_000_123_456_789)
+        );
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z"),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(parse_time("soon"), None);
+    }
+
+    #[test]
+    fn steps_and_defaults() {
+        const S: i64 = 1_000_000_000;
+        assert_eq!(parse_span("45s"), Some(45 * S));
+        assert_eq!(parse_span("30"), Some(30 * S));
+        assert_eq!(parse_span("0.5"), Some(S / 2));
+        assert_eq!(default_step(0, 3600 * S), 15 * S);
+        assert_eq!(default_step(0, 60 * S), S);
+        assert_eq!(default_step(0, 1000 * S), 4 * S);
+    }
+
+    #[test]
+    fn bucket_bounds_are_numbers_and_nil_is_dropped() {
+        let s = Series {
+            labels: vec![
+                ("resource.service.name".into(), "nil".into()),
+                ("__bucket".into(), "0.5".into()),
+            ],
+            points: vec![],
+        };
+        assert_eq!(
+            Json_::Array(labels(&s)),
+            json!([{ "key": "__bucket", "value": { "doubleValue": 0.5 } }])
+        );
+        let only_nil = Series {
+            labels: vec![("a".into(), "nil".into())],
+            points: vec![],
+        };
+        assert_eq!(labels(&only_nil).len(), 1);
+        let total = Series {
+            labels: vec![
+                ("__meta_type".into(), "baseline_total".into()),
+                ("span.http.method".into(), "nil".into()),
+            ],
+            points: vec![],
+        };
+        assert_eq!(
+            Json_::Array(labels(&total)),
+            json!([
+                { "key": "__meta_type", "value": { "stringValue": "baseline_total" } },
+                { "key": "span.http.method", "value": { "stringValue": "nil" } },
+            ])
+        );
+    }
+}
