@@ -12,6 +12,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$HERE/lib.sh"
 BYTES="${BYTES:-1100000000}"
 HOURS="${HOURS:-6}"
 SEED="${SEED:-1}"
@@ -36,77 +38,10 @@ HZ="$(getconf CLK_TCK)"
 export LC_ALL=C
 HEARTH_PID=""
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
-cleanup() {
-    [ -n "$HEARTH_PID" ] && kill -KILL "$HEARTH_PID" 2>/dev/null || true
-    if [ "${KEEP_WORK:-0}" = 1 ]; then
-        log "kept $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- helpers -----------------------------------------------------------------
-
-put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
-get() { awk -F= -v k="$1" '$1 == k { sub(/^[^=]*=/, ""); v = (v == "" ? $0 : v "; " $0) } END { print v }' "$RES" 2>/dev/null; }
-calc() { awk "BEGIN { $1 }"; }
-
-# wait_http URL SECONDS: poll until URL answers 2xx.
-wait_http() {
-    local url="$1" limit="$2" i
-    for ((i = 0; i < limit * 5; i++)); do
-        curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
-kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$2/status" 2>/dev/null || echo 0; }
-
-# cpu_secs PID: user + system CPU seconds the process has used so far.
-cpu_secs() {
-    awk -v hz="$HZ" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
-# metric REGEX: sum of the /metrics samples whose line matches REGEX.
-metric() {
-    curl -fsS --max-time 10 "$BASE/metrics" 2>/dev/null |
-        awk -v re="$1" '/^#/ { next } $0 ~ re { s += $NF } END { printf "%.0f\n", s + 0 }'
-}
-
-start_hearth() {
-    # shellcheck disable=SC2086
-    "$HEARTH" --data-dir "$DATA" --http-addr "127.0.0.1:$PORT" \
-        --otlp-grpc-addr "127.0.0.1:$((PORT + 1))" \
-        --otlp-http-addr "127.0.0.1:$((PORT + 2))" ${HEARTH_ARGS:-} \
-        >>"$WORK/server.log" 2>&1 &
-    HEARTH_PID=$!
-    wait_http "$BASE/ready" 300
-}
-
-# stop_hearth: SIGTERM, bounded wait, then SIGKILL.
-stop_hearth() {
-    local i
-    [ -n "$HEARTH_PID" ] || return 0
-    kill -TERM "$HEARTH_PID" 2>/dev/null || { HEARTH_PID=""; return 0; }
-    for ((i = 0; i < 1200; i++)); do
-        if ! kill -0 "$HEARTH_PID" 2>/dev/null; then
-            wait "$HEARTH_PID" 2>/dev/null || true
-            HEARTH_PID=""
-            return 0
-        fi
-        sleep 0.1
-    done
-    log "hearth did not stop in 120 s; killing"
-    put failure "hearth did not stop within 120 s of SIGTERM"
-    kill -KILL "$HEARTH_PID" 2>/dev/null || true
-    wait "$HEARTH_PID" 2>/dev/null || true
-    HEARTH_PID=""
-}
 
 # evict FILE...: drop these files (only) from the page cache, so the next
 # read comes from disk. Clean pages only, hence the sync first.
@@ -153,8 +88,8 @@ series() {
         [ "$code" = 200 ] || status="$code"
         times+=("${r##* }")
     done
-    put "${name}_best" "$(printf '%s\n' "${times[@]}" | sort -g | head -n1)"
-    put "${name}_median" "$(printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")"
+    put "${name}_best" "$(best "${times[@]}")"
+    put "${name}_median" "$(median "${times[@]}")"
     put "${name}_status" "$status"
     [ "$status" = 200 ] || put failure "$name answered HTTP $status: $(head -c 300 "$WORK/q/$name.json" | tr '\n|' '  ')"
 }
@@ -169,7 +104,7 @@ grep_once() {
     t0=$(date +%s.%N)
     n="$(grep -F -c -- "$NEEDLE" "$RAW" || true)"
     t1=$(date +%s.%N)
-    echo "$n $(calc "printf \"%.3f\", $t1 - $t0")"
+    echo "$n $(elapsed "$t0" "$t1" 3)"
 }
 
 # --- main --------------------------------------------------------------------
@@ -182,10 +117,7 @@ if [ "$avail_kib" -lt "$need_kib" ]; then
     exit 1
 fi
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "building release binaries into $CARGO_TARGET_DIR"
-    (cd "$ROOT" && nice -n 19 cargo build --release -p hearth -p hearth-loggen)
-fi
+build_release -p hearth -p hearth-loggen
 HEARTH="$CARGO_TARGET_DIR/release/hearth"
 LOGGEN="$CARGO_TARGET_DIR/release/hearth-loggen"
 for b in "$HEARTH" "$LOGGEN"; do
@@ -209,20 +141,7 @@ put file_bytes "$(stat -c %s "$RAW")"
 
 mkdir -p "$DATA"
 log "starting hearth"
-if ! start_hearth; then
-    log "hearth did not become ready; server log tail:"
-    tail -n 30 "$WORK/server.log" >&2
-    {
-        echo "# Logs benchmark results"
-        echo
-        echo "Run of $STARTED_AT **failed**: Hearth did not answer \`GET /ready\` within 300 s. Server log tail:"
-        echo
-        echo '```'
-        tail -n 30 "$WORK/server.log" | cut -c1-400
-        echo '```'
-    } >"$OUT"
-    exit 1
-fi
+start_hearth || not_ready "Logs benchmark results"
 put version "$("$HEARTH" version 2>/dev/null | head -n1)"
 
 log "pushing"
@@ -237,9 +156,9 @@ cpu1="$(cpu_secs "$HEARTH_PID")"
 cat "$WORK/push.json" >&2
 [ "$rc" = 0 ] || put failure "loggen exited $rc: $(jq -r '.first_error // .generator_error // empty' "$WORK/push.json" 2>/dev/null | head -c 400) $(head -c 300 "$WORK/push.stderr" | tr '\n|' '  ')"
 kill -0 "$HEARTH_PID" 2>/dev/null || put failure "hearth exited during ingest"
-INGEST_S="$(calc "printf \"%.2f\", $t1 - $t0")"
+INGEST_S="$(elapsed "$t0" "$t1" 2)"
 put ingest_seconds "$INGEST_S"
-put ingest_cpu "$(calc "printf \"%.2f\", $cpu1 - $cpu0")"
+put ingest_cpu "$(elapsed "$cpu0" "$cpu1" 2)"
 put loggen_cpu "$(awk '{ printf "%.2f", $1 + $2 }' "$WORK/loggen.time" 2>/dev/null || echo n/a)"
 for k in lines_acked requests retries errors errors_4xx lines_rejected_4xx failed_requests compressed_bytes_sent; do
     put "push_$k" "$(jq -r ".$k" "$WORK/push.json" 2>/dev/null || echo n/a)"
@@ -255,15 +174,15 @@ t0=$(date +%s.%N)
 curl -fsS --max-time 3600 -X POST "$BASE/api/v1/admin/flush" >"$WORK/flush.json" 2>"$WORK/flush.err" ||
     put failure "flush failed: $(head -c 300 "$WORK/flush.err" "$WORK/flush.json" | tr '\n|' '  ')"
 t1=$(date +%s.%N)
-put flush_seconds "$(calc "printf \"%.1f\", $t1 - $t0")"
+put flush_seconds "$(elapsed "$t0" "$t1")"
 log "compact"
 t0=$(date +%s.%N)
 curl -fsS --max-time 3600 -X POST "$BASE/api/v1/admin/compact" >"$WORK/compact.json" 2>"$WORK/compact.err" ||
     put failure "compact failed: $(head -c 300 "$WORK/compact.err" "$WORK/compact.json" | tr '\n|' '  ')"
 t1=$(date +%s.%N)
 c1="$(cpu_secs "$HEARTH_PID")"
-put compact_seconds "$(calc "printf \"%.1f\", $t1 - $t0")"
-put flush_compact_cpu "$(calc "printf \"%.2f\", $c1 - $c0")"
+put compact_seconds "$(elapsed "$t0" "$t1")"
+put flush_compact_cpu "$(elapsed "$c0" "$c1" 2)"
 put compact_result "$(tr -d '\n|' <"$WORK/compact.json" | head -c 300)"
 put rss_peak_kib "$(kib VmHWM "$HEARTH_PID")"
 # Merged-away parts keep their files for a grace period (queries may still
@@ -327,8 +246,8 @@ for ((i = 0; i < RUNS; i++)); do
     g="$(grep_once)"
     times+=("${g##* }")
 done
-put grep_best "$(printf '%s\n' "${times[@]}" | sort -g | head -n1)"
-put grep_median "$(printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")"
+put grep_best "$(best "${times[@]}")"
+put grep_median "$(median "${times[@]}")"
 put grep_warm_cached_mib "$(cached_mib "$RAW")"
 
 log "restart: needle search with cold in-process caches (page cache warm)"
@@ -366,9 +285,7 @@ if command -v zstd >/dev/null; then
     put zstd3_bytes "$(nice -n 19 zstd -3 -T0 -q -c "$RAW" | wc -c)"
 fi
 
-put server_log_errors "$(grep -c -E '(ERROR|panicked)' "$WORK/server.log" || true)"
-put server_log_warnings "$(grep -c 'WARN' "$WORK/server.log" || true)"
-grep -E '(ERROR|WARN|panicked)' "$WORK/server.log" | head -n 20 >"$WORK/server-excerpt.log" || true
+server_log_summary
 
 # Count checks: anything off is a failure, not a footnote.
 [ "$(get needle_entries)" = "$NEEDLES" ] || put failure "needle search returned $(get needle_entries) entries, expected $NEEDLES"
@@ -384,9 +301,7 @@ grep -E '(ERROR|WARN|panicked)' "$WORK/server.log" | head -n 20 >"$WORK/server-e
 # --- report ------------------------------------------------------------------
 
 mb() { calc "printf \"%.1f\", $1 / 1e6"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 ms() { awk -v s="$1" 'BEGIN { if (s != "" && s + 0 >= 0) printf "%.0f", s * 1000; else printf "n/a" }'; }
-mib() { awk -v k="$1" 'BEGIN { if (k + 0 > 0) printf "%.0f", k / 1024; else printf "n/a" }'; }
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else if (a + 0 >= b + 0) print "met"; else print "**not met**" }'; }
 
 ingest_cpu="$(get ingest_cpu)"
@@ -405,11 +320,7 @@ needle_vs_grep_cold="$(ratio "$(get grep_first)" "$(get needle_cold)")"
     echo
     echo "## Machine"
     echo
-    echo "- CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), nproc = $(nproc)"
-    echo "- RAM: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-    echo "- Kernel: $(uname -sr); $(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "- Disk under the work dir: $(df -PT "$WORK" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
-    echo "- Load average (1/5/15 min) when the run started: $LOAD_BEFORE; at report time: $(cut -d' ' -f1-3 /proc/loadavg)"
+    machine "$WORK"
     echo "- Source when the run started: \`${SOURCE%% *}\` ${SOURCE#* }"
     echo "- Versions: Hearth \`$(get version)\`; \`$(grep --version | head -n1)\`; \`$(curl --version | head -n1 | cut -d' ' -f1-2)\`"
     echo
@@ -481,18 +392,6 @@ needle_vs_grep_cold="$(ratio "$(get grep_first)" "$(get needle_cold)")"
     for k in $local_keys; do
         echo "| $k | $(get "$k") |"
     done
-    if [ -s "$WORK/server-excerpt.log" ]; then
-        echo
-        echo "Server log, first ERROR/WARN lines:"
-        echo
-        echo '```'
-        cut -c1-400 "$WORK/server-excerpt.log"
-        echo '```'
-    fi
+    server_log_excerpt
 } >"$OUT"
-log "wrote $OUT"
-cat "$OUT"
-if [ -n "$(get failure)" ]; then
-    log "FAILURES: $(get failure)"
-    exit 1
-fi
+finish

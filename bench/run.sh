@@ -10,6 +10,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$HERE/lib.sh"
 SERIES="${SERIES:-10000}"
 HOURS="${HOURS:-24}"
 INTERVAL="${INTERVAL:-15}"
@@ -29,8 +31,8 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$RES"
 PIDS=()
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
+# Three servers, one results file each: this cleanup, put, get and metric
+# replace lib.sh's single-server ones.
 cleanup() {
     local pid
     for pid in "${PIDS[@]:-}"; do
@@ -49,31 +51,8 @@ trap 'exit 130' INT TERM
 
 # --- helpers -----------------------------------------------------------------
 
-# wait_http URL SECONDS: poll until URL answers 2xx.
-wait_http() {
-    local url="$1" limit="$2" i
-    for ((i = 0; i < limit * 5; i++)); do
-        curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
-# kib FIELD PID: a VmHWM/VmRSS line of /proc/PID/status, in KiB.
-kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$2/status" 2>/dev/null || echo 0; }
-
-# stop PID: SIGTERM, bounded wait, then SIGKILL.
-stop() {
-    local pid="$1" i
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 600; i++)); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    log "pid $pid did not stop in 60 s; killing"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+# stop PID: a server that had to be killed still counts as a finished run.
+stop() { stop_pid "$1" 60 "pid $1" || true; }
 
 # metric URL PREFIX...: sum of the Prometheus-text samples whose line starts
 # with one of the PREFIXes (a metric name, or a name with its full label set).
@@ -145,11 +124,7 @@ vm_binary() {
 run_hearth() {
     local sys=hearth dir="$WORK/hearth" base="http://127.0.0.1:$HEARTH_PORT"
     rm -rf "$dir/data" && mkdir -p "$dir/data"
-    # shellcheck disable=SC2086
-    "$HEARTH" --data-dir "$dir/data" --http-addr "127.0.0.1:$HEARTH_PORT" \
-        --otlp-grpc-addr "127.0.0.1:$((HEARTH_PORT + 1))" \
-        --otlp-http-addr "127.0.0.1:$((HEARTH_PORT + 2))" ${HEARTH_ARGS:-} \
-        >"$dir/server.log" 2>&1 &
+    hearth_bg "$dir/data" "$HEARTH_PORT" >"$dir/server.log" 2>&1
     local pid=$!
     PIDS+=("$pid")
     wait_http "$base/-/ready" 120 || { put $sys failure "did not become ready (see server.log)"; stop "$pid"; return 1; }
@@ -165,13 +140,13 @@ run_hearth() {
     curl -fsS --max-time 3600 -X POST "$base/api/v1/admin/flush" >"$dir/flush.json" 2>"$dir/flush.err" ||
         put $sys failure "flush failed: $(head -c 300 "$dir/flush.err" "$dir/flush.json" | tr '\n|' '  ')"
     t1=$(date +%s.%N)
-    put $sys flush_seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+    put $sys flush_seconds "$(elapsed "$t0" "$t1")"
     log "hearth: compact"
     t0=$(date +%s.%N)
     curl -fsS --max-time 3600 -X POST "$base/api/v1/admin/compact" >"$dir/compact.json" 2>"$dir/compact.err" ||
         put $sys failure "compact failed: $(head -c 300 "$dir/compact.err" "$dir/compact.json" | tr '\n|' '  ')"
     t1=$(date +%s.%N)
-    put $sys compact_seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+    put $sys compact_seconds "$(elapsed "$t0" "$t1")"
     put $sys compact_result "$(tr -d '\n|' <"$dir/compact.json" | head -c 200)"
     curl -fsS --max-time 600 "$base/api/v1/sql" --data-urlencode \
         'query=SELECT count(*) AS n FROM samples' >"$dir/count.json" 2>"$dir/count.err" || true
@@ -211,7 +186,7 @@ run_prometheus() {
     curl -fsS --max-time 3600 -X POST "$base/api/v1/admin/tsdb/snapshot?skip_head=false" >"$dir/snapshot.json" 2>"$dir/snapshot.err" ||
         put $sys failure "snapshot failed: $(head -c 300 "$dir/snapshot.err" | tr '\n|' '  ')"
     t1=$(date +%s.%N)
-    put $sys flush_seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+    put $sys flush_seconds "$(elapsed "$t0" "$t1")"
     name="$(jq -r '.data.name // empty' "$dir/snapshot.json" 2>/dev/null || true)"
     put $sys rss_peak_kib "$(kib VmHWM "$pid")"
     if [ -n "$name" ] && [ -d "$dir/data/snapshots/$name" ]; then
@@ -262,7 +237,7 @@ run_victoriametrics() {
         sleep 1
     done
     t1=$(date +%s.%N)
-    put $sys flush_seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+    put $sys flush_seconds "$(elapsed "$t0" "$t1")"
     put $sys samples_stored "$(metric "$base/metrics" 'vm_rows{type="storage/big"}' 'vm_rows{type="storage/small"}')"
     put $sys rejected "$(metric "$base/metrics" vm_rows_ignored_total vm_rows_invalid_total)"
     put $sys rss_peak_kib "$(kib VmHWM "$pid")"
@@ -278,16 +253,6 @@ get() { # get SYSTEM KEY
     awk -F= -v k="$2" '$1 == k { sub(/^[^=]*=/, ""); v = (v == "" ? $0 : v "; " $0) } END { print v }' "$RES/$1.env"
 }
 
-ratio() { # ratio A B
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'
-}
-
-per_sample() { # per_sample BYTES SAMPLES
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a / b; else printf "n/a" }'
-}
-
-mib() { awk -v k="$1" 'BEGIN { if (k + 0 > 0) printf "%.0f", k / 1024; else printf "n/a" }'; }
-
 write_report() {
     local expected=$((SERIES * $(awk -v h="$HOURS" -v i="$INTERVAL" 'BEGIN { printf "%d", h * 3600 / i }')))
     local s
@@ -296,8 +261,8 @@ write_report() {
         sps[$s]="$(get $s samples_per_sec)"
         rss[$s]="$(mib "$(get $s rss_peak_kib)")"
         rssi[$s]="$(mib "$(get $s rss_ingest_kib)")"
-        bpc[$s]="$(per_sample "$(get $s disk_compacted)" "$expected")"
-        bpw[$s]="$(per_sample "$(get $s disk_whole)" "$expected")"
+        bpc[$s]="$(ratio "$(get $s disk_compacted)" "$expected" 3)"
+        bpw[$s]="$(ratio "$(get $s disk_whole)" "$expected" 3)"
     done
     {
         echo "# Ingest benchmark results"
@@ -307,10 +272,8 @@ write_report() {
         echo
         echo "## Machine"
         echo
-        echo "- CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), nproc = $(nproc)"
-        echo "- RAM: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-        echo "- Kernel: $(uname -sr); $(. /etc/os-release && echo "$PRETTY_NAME")"
-        echo "- Load average (1/5/15 min) when the run started: $LOAD_BEFORE; at report time: $(cut -d' ' -f1-3 /proc/loadavg)"
+        # shellcheck disable=SC2119 # machine's DIR is optional
+        machine
         echo "- Versions: Hearth \`$(get hearth version)\`; \`$(get prometheus version)\`; VictoriaMetrics \`$(get victoriametrics version)\`"
         echo
         echo "## Command"
@@ -365,10 +328,7 @@ write_report() {
 # --- main --------------------------------------------------------------------
 
 install_packages || log "package installation failed; systems without a binary will report it"
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "building release binaries into $CARGO_TARGET_DIR"
-    (cd "$ROOT" && nice -n 19 cargo build --release -p hearth -p hearth-loadgen)
-fi
+build_release -p hearth -p hearth-loadgen
 HEARTH="$CARGO_TARGET_DIR/release/hearth"
 LOADGEN="$CARGO_TARGET_DIR/release/hearth-loadgen"
 [ -x "$LOADGEN" ] || { log "missing $LOADGEN"; exit 1; }

@@ -360,6 +360,25 @@ fn check_refusals(h: &Hearth) {
     assert_eq!(resp.status(), 400);
     let resp = h.get("/api/v2/search/tags?scope=bogus");
     assert_eq!(resp.status(), 400);
+    // Hostile ranges and steps are refused or answered, never a crash.
+    let rate = urlencode("{} | rate()");
+    for (params, want) in [
+        ("step=0.000000001", 400),
+        (
+            "start=-9000000000000000000&end=9000000000000000000&step=200h",
+            200,
+        ),
+        ("start=9000000000000000000&end=-9000000000000000000", 400),
+        ("step=-5s", 400),
+    ] {
+        let resp = h.get(&format!("/api/metrics/query_range?q={rate}&{params}"));
+        assert_eq!(
+            resp.status(),
+            want,
+            "{params}: {}",
+            resp.text().unwrap_or_default()
+        );
+    }
 }
 
 fn values(h: &Hearth, tag: &str, q: Option<&str>) -> Vec<(String, String)> {
@@ -634,4 +653,65 @@ fn grafana_tempo_calls_answer_from_head_and_parts() {
     check_search(&h);
     check_tags(&h);
     check_metrics(&h);
+}
+
+/// A trace whose root started before the search range is still reported
+/// whole (root, duration), and a root check (`nestedSetParent < 0`) on a
+/// narrowed scan does not take a child whose parent was filtered out for a
+/// root.
+#[test]
+fn searches_and_metrics_see_whole_traces_past_the_range_and_the_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Hearth::start(dir.path(), &[]);
+    let t0 = base();
+    let job = [0x44; 16];
+    let mut req = request(t0);
+    req.resource_spans.extend(trace(
+        job,
+        t0 + 3_000 * MS,
+        vec![
+            ("batch", vec![spec(7, 0, "nightly", SERVER, 0, 60_000)]),
+            (
+                "batch-worker",
+                vec![spec(8, 7, "step", CLIENT, 50_000, 5_000)],
+            ),
+        ],
+    ));
+    let resp = h
+        .client()
+        .post(h.url("/v1/traces"))
+        .header("Content-Type", "application/x-protobuf")
+        .body(req.encode_to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    // From 30 s after the job's root started: only its child is in range.
+    let start = (t0 + 30_000 * MS) / 1_000_000_000;
+    let (_, end) = window();
+    let range = format!("&start={start}&end={end}");
+    let body = search(&h, r#"{ resource.service.name = "batch-worker" }"#, &range);
+    assert_eq!(ids(&body), [hex(&job)], "{body}");
+    assert_eq!(body["traces"][0]["rootServiceName"], "batch");
+    assert_eq!(body["traces"][0]["rootTraceName"], "nightly");
+    assert_eq!(body["traces"][0]["durationMs"], 60_000);
+    let body = search(&h, r#"{ rootServiceName = "batch" }"#, &range);
+    assert_eq!(ids(&body), [hex(&job)], "{body}");
+
+    // Roots per service: the narrowed scan for "payment" keeps charge and
+    // SELECT, whose parents are frontend spans; neither is a root.
+    let roots = |service: &str| {
+        metric_totals(
+            &h,
+            &format!(
+                r#"{{ nestedSetParent < 0 && resource.service.name = "{service}" }} | count_over_time()"#
+            ),
+        )
+        .values()
+        .sum::<f64>()
+    };
+    assert_eq!(roots("payment"), 0.0);
+    assert_eq!(roots("frontend"), 2.0);
+    assert_eq!(roots("batch-worker"), 0.0);
+    assert_eq!(roots("batch"), 1.0);
 }

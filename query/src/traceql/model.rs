@@ -326,6 +326,20 @@ impl Trace {
         }
     }
 
+    /// Marks the trace as holding only some of its spans (say, those a
+    /// column filter kept). A span whose parent is not among them gets
+    /// `nestedSetParent` = `i64::MAX` rather than -1: it is not a root, and
+    /// every comparison of `nestedSetParent` with a number up to 0 then
+    /// gives the answer the whole trace would.
+    pub fn mark_partial(&mut self) {
+        for (i, span) in self.spans.iter().enumerate() {
+            let has_parent_id = span.parent_span_id.is_some_and(|p| p != [0; 8]);
+            if has_parent_id && self.parent[i].is_none() {
+                self.nested[i].parent = i64::MAX;
+            }
+        }
+    }
+
     /// The trace ID.
     pub fn trace_id(&self) -> [u8; 16] {
         self.trace_id

@@ -39,11 +39,14 @@ impl SpanFilter {
         }
     }
 
-    /// True when a span with these service and span names may pass.
+    /// True when a span with these service and span names may pass. A
+    /// span stored with no service name may pass any service filter: its
+    /// `service.name` may be a non-string (an array, say) that TraceQL
+    /// still compares element by element.
     pub fn matches_names(&self, service: &str, name: &str) -> bool {
         self.service_names
             .as_ref()
-            .is_none_or(|s| s.iter().any(|x| x == service))
+            .is_none_or(|s| service.is_empty() || s.iter().any(|x| x == service))
             && self
                 .span_names
                 .as_ref()

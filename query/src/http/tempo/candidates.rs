@@ -4,19 +4,24 @@
 //! (a service, a span name, a minimum duration: the [`Prefilter`]), and
 //! groups what comes back by trace.
 //!
-//! When the scan was not narrowed, the groups already hold every span of
-//! each trace in the range, which is what the query is evaluated on (as
-//! Tempo evaluates what its blocks for the range hold). When it was
-//! narrowed, the groups hold only the spans that passed, so a trace is
-//! read whole by id before it is evaluated, unless the query only ever
-//! looks at one span at a time ([`CompiledQuery::span_local`]).
+//! A group holds only the spans that started in the range, passed the
+//! narrowing and fit the scan's budget, so it is a partial trace. It is
+//! enough to evaluate a query that looks at one span at a time
+//! ([`CompiledQuery::span_local`]), and to rule a trace out for such a
+//! query; anything else (other queries, and the trace-level fields search
+//! reports) needs the whole trace, read by id.
 
 use std::collections::HashMap;
 
 use hearth_storage::traces::SpanFilter;
 use hearth_storage::{SpanRow, TraceId, TracesEngine};
 
-use crate::traceql::{CompiledQuery, Prefilter};
+use super::assemble::Assembler;
+use super::params::TempoError;
+use crate::traceql::{CompiledQuery, Prefilter, Trace};
+
+/// Traces one request may read whole by id; past it the answer is partial.
+pub const MAX_TRACE_READS: usize = 2_000;
 
 /// What the reads for one query cost, for Tempo's `metrics` object.
 #[derive(Clone, Copy, Debug, Default)]
@@ -50,28 +55,26 @@ pub struct Candidates {
     /// Trace ids ordered by their newest span start, newest first.
     order: Vec<TraceId>,
     groups: HashMap<TraceId, Vec<SpanRow>>,
-    /// The groups are what the query should see: no lookup by id.
-    complete: bool,
+    /// Whole-trace reads so far, against [`MAX_TRACE_READS`].
+    reads: usize,
+    /// The scan stopped at its span budget.
+    pub scan_truncated: bool,
+    /// A trace was passed over for want of whole-trace reads.
+    pub reads_ran_out: bool,
     /// Cost so far.
     pub cost: ReadCost,
 }
 
 impl Candidates {
     /// Scans `[start_ns, end_ns]` for at most `max_spans` spans that may
-    /// belong to a match of `query`. With `whole_traces`, a narrowed scan's
-    /// traces are always read whole (search answers with the root span,
-    /// the trace's duration and its per-service counts).
+    /// belong to a match of `query`.
     pub async fn scan(
         engine: &TracesEngine,
         query: &CompiledQuery,
         (start_ns, end_ns): (i64, i64),
         max_spans: usize,
-        whole_traces: bool,
     ) -> hearth_storage::Result<Self> {
         let filter = span_filter(&query.prefilter(), max_spans);
-        let narrowed = filter.service_names.is_some()
-            || filter.span_names.is_some()
-            || filter.min_duration_ns.is_some();
         let scan = engine.scan(start_ns, end_ns, &filter).await?;
         let cost = ReadCost {
             inspected_bytes: scan.stats.bytes_read,
@@ -91,15 +94,48 @@ impl Candidates {
         Ok(Self {
             order: order.into_iter().map(|(_, id)| id).collect(),
             groups,
-            complete: !narrowed || (!whole_traces && query.span_local()),
+            reads: 0,
+            scan_truncated: cost.truncated,
+            reads_ran_out: false,
             cost,
         })
     }
 
-    /// True when each trace is read whole by id (a narrowed scan), which
-    /// costs a lookup per trace.
-    pub fn reads_by_id(&self) -> bool {
-        !self.complete
+    /// The trace of `id` as `query` should see it, or `None` when it need
+    /// not be looked at: a span-local query gets the scanned spans (enough
+    /// to evaluate it) unless `whole` is asked for, which a trace that can
+    /// match then gets read by id for; other queries always read it whole.
+    /// A stored span that no longer decodes skips its trace (logged);
+    /// running out of whole-trace reads marks the answer truncated.
+    pub async fn trace(
+        &mut self,
+        engine: &TracesEngine,
+        assembler: &mut Assembler,
+        query: &CompiledQuery,
+        id: TraceId,
+        whole: bool,
+    ) -> Result<Option<Trace>, TempoError> {
+        let group = self.group(id);
+        if query.span_local() {
+            let Some(mut partial) = assemble(assembler, id, &group) else {
+                return Ok(None);
+            };
+            partial.mark_partial();
+            if !whole {
+                return Ok(Some(partial));
+            }
+            if query.eval_trace(&partial).is_empty() {
+                return Ok(None);
+            }
+        }
+        if self.reads >= MAX_TRACE_READS {
+            self.cost.truncated = true;
+            self.reads_ran_out = true;
+            return Ok(None);
+        }
+        self.reads += 1;
+        let rows = self.whole(engine, id).await?;
+        Ok(assemble(assembler, id, &rows))
     }
 
     /// The candidate ids, newest first.
@@ -107,24 +143,37 @@ impl Candidates {
         self.order.clone()
     }
 
-    /// The spans the query should see for `id`: the scanned group, or the
-    /// whole trace read by id. Each id's group is handed out once.
-    pub async fn spans(
+    /// The scanned spans of `id` (a partial trace); handed out once.
+    pub fn group(&mut self, id: TraceId) -> Vec<SpanRow> {
+        let spans = self.groups.remove(&id).unwrap_or_default();
+        self.cost.inspected_traces += 1;
+        self.cost.inspected_spans += spans.len() as u64;
+        spans
+    }
+
+    /// Every span of `id`, read by id from the heads and the parts.
+    pub async fn whole(
         &mut self,
         engine: &TracesEngine,
         id: TraceId,
     ) -> hearth_storage::Result<Vec<SpanRow>> {
-        let group = self.groups.remove(&id).unwrap_or_default();
-        let spans = if self.complete {
-            group
-        } else {
-            let found = engine.lookup_trace(id, None).await?;
-            self.cost.inspected_bytes += found.stats.bytes_read;
-            found.spans
-        };
-        self.cost.inspected_traces += 1;
-        self.cost.inspected_spans += spans.len() as u64;
-        Ok(spans)
+        let found = engine.lookup_trace(id, None).await?;
+        self.cost.inspected_bytes += found.stats.bytes_read;
+        self.cost.inspected_spans += found.spans.len() as u64;
+        Ok(found.spans)
+    }
+}
+
+fn assemble(assembler: &mut Assembler, id: TraceId, rows: &[SpanRow]) -> Option<Trace> {
+    if rows.is_empty() {
+        return None;
+    }
+    match assembler.trace(id, rows) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!(error = %e, "skipped a trace whose stored spans do not decode");
+            None
+        }
     }
 }
 
@@ -165,6 +214,9 @@ mod tests {
             r#"{ resource.service.name = "a" && status = error }"#,
             "{ .a = 1 } | rate() by (name)",
             "{ kind = server } | quantile_over_time(duration, 0.9)",
+            "{ nestedSetParent < 0 && status = error } | rate()",
+            "{ nestedSetParent = -1 } | histogram_over_time(duration)",
+            r#"{ resource.service.name = "a" } | select(span.http.method)"#,
         ] {
             assert!(compile(q).expect(q).span_local(), "{q}");
         }
@@ -175,6 +227,8 @@ mod tests {
             "{ parent.a = 1 }",
             "{ childCount > 1 }",
             "{ .a = 1 } && { .b = 2 }",
+            "{ nestedSetParent = 3 }",
+            "{ nestedSetParent < 0 } | by(name)",
         ] {
             assert!(!compile(q).expect(q).span_local(), "{q}");
         }

@@ -19,16 +19,18 @@ use hearth_storage::TracesEngine;
 use serde_json::{Value as Json_, json};
 
 use super::assemble::Assembler;
-use super::candidates::{Candidates, ReadCost};
+use super::candidates::{Candidates, MAX_TRACE_READS, ReadCost};
 use super::params::{TempoError, engine, go_duration};
 use crate::QueryState;
 use crate::http::loki::params::now_ns;
-use crate::traceql::{CompiledQuery, MetricsEvaluator, Series, compile};
+use crate::traceql::{CompiledQuery, MAX_CELLS, MetricsEvaluator, Series, compile};
 
 /// Spans one scan may hold in memory.
 const SCAN_SPANS: usize = 200_000;
 /// Slices are not split below this length.
 const MIN_SLICE_NS: i64 = 1_000_000_000;
+/// How far past now a range may reach.
+const YEAR_NS: i64 = 365 * 86_400 * 1_000_000_000;
 /// `since` when neither `start` nor `since` is given.
 const DEFAULT_SINCE_NS: i64 = 3_600 * 1_000_000_000;
 
@@ -135,14 +137,16 @@ fn time_range(params: &Params) -> Result<(i64, i64), TempoError> {
     if end <= start {
         return Err(TempoError::bad("end must be greater than start"));
     }
-    Ok((start, end))
+    // Spans start after 1970 and before the far future; bounds outside
+    // that only risk overflow in step arithmetic.
+    Ok((start.max(0), end.min(now.saturating_add(YEAR_NS))))
 }
 
 /// Tempo's default step: a 240th of the range, rounded down to whole 5 s
 /// (or whole seconds when that is under 5 s), at least 1 s.
 fn default_step(start: i64, end: i64) -> i64 {
     const S: i64 = 1_000_000_000;
-    let raw = (end - start) / 240;
+    let raw = end.saturating_sub(start) / 240;
     let step = if raw >= 5 * S {
         raw / (5 * S) * (5 * S)
     } else {
@@ -163,6 +167,7 @@ async fn range(state: &QueryState, params: &Params) -> Result<Json_, TempoError>
     let mut eval = MetricsEvaluator::range(&query, start, end, step).map_err(eval_error)?;
     let engine = engine(state)?;
     let cost = feed(&engine, &query, &mut eval).await?;
+    let limited = eval.series_limited();
     let series: Vec<Json_> = eval
         .finish()
         .into_iter()
@@ -185,6 +190,7 @@ async fn range(state: &QueryState, params: &Params) -> Result<Json_, TempoError>
     Ok(with_status(
         json!({ "series": series, "metrics": metrics(&cost) }),
         &cost,
+        limited,
     ))
 }
 
@@ -194,6 +200,7 @@ async fn instant(state: &QueryState, params: &Params) -> Result<Json_, TempoErro
     let mut eval = MetricsEvaluator::instant(&query, start, end).map_err(eval_error)?;
     let engine = engine(state)?;
     let cost = feed(&engine, &query, &mut eval).await?;
+    let limited = eval.series_limited();
     let series: Vec<Json_> = eval
         .finish()
         .into_iter()
@@ -205,6 +212,7 @@ async fn instant(state: &QueryState, params: &Params) -> Result<Json_, TempoErro
     Ok(with_status(
         json!({ "series": series, "metrics": metrics(&cost) }),
         &cost,
+        limited,
     ))
 }
 
@@ -224,61 +232,72 @@ async fn feed(
     let mut total = ReadCost::default();
     let mut assembler = Assembler::new();
     if !query.span_local() {
-        let c = Candidates::scan(engine, query, window, SCAN_SPANS, false).await?;
-        observe_all(engine, c, eval, &mut assembler, &mut total).await?;
+        let c = Candidates::scan(engine, query, window, SCAN_SPANS).await?;
+        observe_all(engine, query, c, eval, &mut assembler, &mut total).await?;
         return Ok(total);
     }
     let mut pending = vec![window];
     while let Some((from, to)) = pending.pop() {
-        let c = Candidates::scan(engine, query, (from, to), SCAN_SPANS, false).await?;
-        let long = to - from >= 2 * MIN_SLICE_NS;
-        if c.cost.truncated && long {
-            // Read the later half last: `pending` is a stack.
+        let c = Candidates::scan(engine, query, (from, to), SCAN_SPANS).await?;
+        let long = to.saturating_sub(from) >= 2 * MIN_SLICE_NS;
+        if c.scan_truncated && long {
+            // Two halves, `[from, mid]` and `[mid + 1, to]`, read earlier
+            // half first (`pending` is a stack).
             let mid = from + (to - from) / 2;
             pending.push((mid + 1, to));
             pending.push((from, mid));
             total.inspected_bytes += c.cost.inspected_bytes;
             continue;
         }
-        observe_all(engine, c, eval, &mut assembler, &mut total).await?;
+        observe_all(engine, query, c, eval, &mut assembler, &mut total).await?;
     }
     Ok(total)
 }
 
 async fn observe_all(
     engine: &TracesEngine,
+    query: &CompiledQuery,
     mut c: Candidates,
     eval: &mut MetricsEvaluator<'_>,
     assembler: &mut Assembler,
     total: &mut ReadCost,
 ) -> Result<(), TempoError> {
     for id in c.ids() {
-        let rows = c.spans(engine, id).await?;
-        if !rows.is_empty() {
-            eval.observe(&assembler.trace(id, &rows).map_err(TempoError::internal)?);
+        if let Some(trace) = c.trace(engine, assembler, query, id, false).await? {
+            eval.observe(&trace);
         }
     }
     total.add(&c.cost);
     Ok(())
 }
 
+/// Read statistics, limited to the fields every Tempo release has sent:
+/// Grafana decodes instant answers strictly.
 fn metrics(cost: &ReadCost) -> Json_ {
     json!({
         "inspectedTraces": cost.inspected_traces,
         "inspectedBytes": cost.inspected_bytes.to_string(),
-        "inspectedSpans": cost.inspected_spans.to_string(),
         "totalBlocks": cost.parts,
         "completedJobs": 1,
         "totalJobs": 1,
     })
 }
 
-fn with_status(mut body: Json_, cost: &ReadCost) -> Json_ {
-    if cost.truncated {
+fn with_status(mut body: Json_, cost: &ReadCost, series_limited: bool) -> Json_ {
+    let message = if series_limited {
+        Some(format!(
+            "too many series: past {MAX_CELLS} accumulator cells (series times steps) the rest were left out; use fewer by() values or a larger step"
+        ))
+    } else if cost.truncated {
+        Some(format!(
+            "the range held more than this query can read at once ({SCAN_SPANS} spans, {MAX_TRACE_READS} whole traces); the answer covers part of it"
+        ))
+    } else {
+        None
+    };
+    if let Some(m) = message {
         body["status"] = json!("PARTIAL");
-        body["message"] = json!(format!(
-            "more than {SCAN_SPANS} spans in the range; the answer covers the newest of them"
-        ));
+        body["message"] = json!(m);
     }
     body
 }

@@ -131,6 +131,8 @@ pub fn legacy_query(
                 _ => return Err(format!("invalid status {v:?}: want error, ok or unset")),
             },
             "error" if v == "true" => "status = error".into(),
+            // Tempo matches this one as the integer it is.
+            "http.status_code" if v.parse::<i64>().is_ok() => format!(".http.status_code = {v}"),
             _ => format!(".{} = {}", attribute_name(k), quote(v)),
         });
     }
@@ -145,11 +147,11 @@ pub fn legacy_query(
 
 /// An attribute name as TraceQL reads it: bare when it can be, quoted
 /// otherwise.
-fn attribute_name(name: &str) -> String {
+pub fn attribute_name(name: &str) -> String {
     let bare = !name.is_empty()
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if bare { name.to_string() } else { quote(name) }
 }
 
@@ -230,12 +232,14 @@ mod tests {
 
     #[test]
     fn legacy_searches_become_traceql_that_compiles() {
-        let tags =
-            logfmt(r#"service.name=api name="GET /x" status.code=2 odd"key=v"#).expect("parses");
+        let tags = logfmt(
+            r#"service.name=api name="GET /x" status.code=2 odd"key=v http/route=/a http.status_code=500"#,
+        )
+        .expect("parses");
         let q = legacy_query(&tags, Some("100ms"), Some("2s")).expect("builds");
         assert_eq!(
             q,
-            r#"{ name = "GET /x" && ."odd\"key" = "v" && .service.name = "api" && status = error && traceDuration >= 100ms && traceDuration <= 2s }"#
+            r#"{ .http.status_code = 500 && ."http/route" = "/a" && name = "GET /x" && ."odd\"key" = "v" && .service.name = "api" && status = error && traceDuration >= 100ms && traceDuration <= 2s }"#
         );
         compile(&q).expect("compiles");
         let empty = legacy_query(&BTreeMap::new(), None, None).expect("builds");

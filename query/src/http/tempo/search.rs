@@ -24,13 +24,14 @@ use hearth_storage::TracesEngine;
 const DEFAULT_LIMIT: usize = 20;
 /// Spans listed per spanset when the client names no `spss`.
 const DEFAULT_SPSS: usize = 3;
+/// Larger `limit` and `spss` values are cut to these, which keep an
+/// answer's size in check (Tempo caps both too).
+const MAX_LIMIT: usize = 5_000;
+const MAX_SPSS: usize = 1_000;
 /// Spans a search scans, pass by pass: the last bounds memory; a search
 /// that hits it says so in the log and answers from the newest data it
 /// read.
 const SEARCH_SCAN_BUDGETS: &[usize] = &[20_000, 200_000];
-/// Traces a narrowed search may read whole by id before it gives up
-/// looking for more matches.
-const MAX_TRACE_READS: usize = 2_000;
 
 /// What Tempo puts in `rootServiceName` for a trace whose root span has
 /// not arrived.
@@ -49,8 +50,8 @@ pub async fn search(
 
 async fn run(state: &QueryState, params: &HashMap<String, String>) -> Result<Json_, TempoError> {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let limit = positive(get("limit"), "limit", DEFAULT_LIMIT)?;
-    let spss = positive(get("spss"), "spss", DEFAULT_SPSS)?;
+    let limit = positive(get("limit"), "limit", DEFAULT_LIMIT)?.min(MAX_LIMIT);
+    let spss = positive(get("spss"), "spss", DEFAULT_SPSS)?.min(MAX_SPSS);
     let range = seconds_range(get("start"), get("end"))?;
     let text = match (get("q"), get("tags")) {
         (Some(_), Some(_)) => {
@@ -88,11 +89,12 @@ async fn run(state: &QueryState, params: &HashMap<String, String>) -> Result<Jso
     let mut inspected = ReadCost::default();
     let mut traces = Vec::new();
     while let Some(&budget) = passes.next() {
-        let mut candidates = Candidates::scan(&engine, &query, range, budget, true).await?;
-        traces = matches(&engine, &query, &mut candidates, limit, spss).await?;
+        let mut candidates = Candidates::scan(&engine, &query, range, budget).await?;
+        let exhausted;
+        (traces, exhausted) = matches(&engine, &query, &mut candidates, limit, spss).await?;
         inspected.add(&candidates.cost);
-        let truncated = candidates.cost.truncated;
-        if traces.len() >= limit || !truncated {
+        // A second pass would only repeat the reads that ran out.
+        if traces.len() >= limit || !candidates.scan_truncated || !exhausted {
             break;
         }
         if passes.peek().is_none() {
@@ -112,36 +114,33 @@ async fn run(state: &QueryState, params: &HashMap<String, String>) -> Result<Jso
     }))
 }
 
-/// Evaluates candidates newest first until `limit` traces match.
+/// Evaluates candidates newest first until `limit` traces match; also
+/// whether every candidate was looked at.
 async fn matches(
     engine: &TracesEngine,
     query: &CompiledQuery,
     candidates: &mut Candidates,
     limit: usize,
     spss: usize,
-) -> Result<Vec<Json_>, TempoError> {
-    let max_traces = if candidates.reads_by_id() {
-        MAX_TRACE_READS
-    } else {
-        usize::MAX
-    };
+) -> Result<(Vec<Json_>, bool), TempoError> {
     let mut assembler = Assembler::new();
     let mut traces = Vec::new();
-    for (n, id) in candidates.ids().into_iter().enumerate() {
-        if traces.len() >= limit || n >= max_traces {
-            break;
+    for id in candidates.ids() {
+        if traces.len() >= limit {
+            return Ok((traces, false));
         }
-        let rows = candidates.spans(engine, id).await?;
-        if rows.is_empty() {
+        let Some(trace) = candidates
+            .trace(engine, &mut assembler, query, id, true)
+            .await?
+        else {
             continue;
-        }
-        let trace = assembler.trace(id, &rows).map_err(TempoError::internal)?;
+        };
         let sets = query.eval_trace(&trace);
         if !sets.is_empty() {
             traces.push(metadata(query, &trace, &sets, spss));
         }
     }
-    Ok(traces)
+    Ok((traces, !candidates.reads_ran_out))
 }
 
 /// Query parameters that are never tags.
@@ -225,8 +224,10 @@ fn span_set(query: &CompiledQuery, trace: &Trace, set: &SpanSet, spss: usize) ->
             let span = trace.spans().get(m.index)?;
             let mut attrs = query.filter_fields(trace, m.index);
             for (k, v) in &m.attributes {
-                if !attrs.iter().any(|(n, _)| n == k) {
-                    attrs.push((k.clone(), v.clone()));
+                // Tempo names selected attributes by key, without scope.
+                let key = unscoped(k);
+                if !attrs.iter().any(|(n, _)| n == key) {
+                    attrs.push((key.to_string(), v.clone()));
                 }
             }
             let mut out = json!({
@@ -248,6 +249,24 @@ fn span_set(query: &CompiledQuery, trace: &Trace, set: &SpanSet, spss: usize) ->
         out["attributes"] = Json_::Array(attrs);
     }
     out
+}
+
+/// An attribute reference without its scope: `resource.service.name` and
+/// `.service.name` are both `service.name`; intrinsics stay as written.
+fn unscoped(field: &str) -> &str {
+    for scope in [
+        "resource.",
+        "span.",
+        "event.",
+        "link.",
+        "instrumentation.",
+        ".",
+    ] {
+        if let Some(rest) = field.strip_prefix(scope) {
+            return rest;
+        }
+    }
+    field
 }
 
 /// `(name, value)` pairs as OTLP JSON `KeyValue`s; nil values are left out.
@@ -332,6 +351,15 @@ mod tests {
         assert_eq!(meta["durationMs"], 3);
         assert_eq!(meta["startTimeUnixNano"], "5000000");
         assert_eq!(meta["serviceStats"], json!({ "": { "spanCount": 1 } }));
+    }
+
+    #[test]
+    fn selected_fields_lose_their_scope() {
+        assert_eq!(unscoped("resource.service.name"), "service.name");
+        assert_eq!(unscoped(".http.method"), "http.method");
+        assert_eq!(unscoped("span.db.system"), "db.system");
+        assert_eq!(unscoped("status"), "status");
+        assert_eq!(unscoped("span:name"), "span:name");
     }
 
     #[test]

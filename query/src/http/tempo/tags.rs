@@ -18,7 +18,7 @@ use serde_json::{Value as Json_, json};
 
 use super::assemble::Assembler;
 use super::candidates::Candidates;
-use super::params::{TempoError, engine, seconds_range};
+use super::params::{TempoError, attribute_name, engine, seconds_range};
 use crate::QueryState;
 use crate::traceql::model::{Trace, Value};
 use crate::traceql::{CompiledQuery, compile, format_duration};
@@ -87,6 +87,13 @@ fn filter_text(params: &HashMap<String, String>) -> String {
     }
 }
 
+/// True for `{}` however it is spaced.
+fn matches_everything(filter: &str) -> bool {
+    use crate::traceql::QueryBody;
+    use crate::traceql::ast::SpansetExpr;
+    compile(filter).is_ok_and(|q| q.query().body == QueryBody::Spans(SpansetExpr::Filter(None)))
+}
+
 /// Calls `visit` with every span the filter keeps among the newest
 /// `max_spans` spans of the range.
 async fn visit_matches(
@@ -97,14 +104,15 @@ async fn visit_matches(
     mut visit: impl FnMut(&Trace, usize, &[(String, Value)]),
 ) -> Result<(), TempoError> {
     let engine = engine(state)?;
-    let mut candidates = Candidates::scan(&engine, query, range, max_spans, false).await?;
+    let mut candidates = Candidates::scan(&engine, query, range, max_spans).await?;
     let mut assembler = Assembler::new();
     for id in candidates.ids() {
-        let rows = candidates.spans(&engine, id).await?;
-        if rows.is_empty() {
+        let Some(trace) = candidates
+            .trace(&engine, &mut assembler, query, id, false)
+            .await?
+        else {
             continue;
-        }
-        let trace = assembler.trace(id, &rows).map_err(TempoError::internal)?;
+        };
         for set in query.eval_trace(&trace) {
             for m in &set.spans {
                 visit(&trace, m.index, &m.attributes);
@@ -260,12 +268,10 @@ async fn tag_values(
     }
     let range = seconds_range(param(params, "start"), param(params, "end"))?;
     let filter = filter_text(params);
-    if filter == "{}" {
+    if matches_everything(&filter) {
         let names_range = (range != (0, i64::MAX)).then_some(range);
         let names = match tag {
-            "resource.service.name" | ".service.name" | "rootServiceName" => {
-                Some(engine(state)?.services(names_range))
-            }
+            "resource.service.name" | ".service.name" => Some(engine(state)?.services(names_range)),
             "name" | "span:name" => Some(engine(state)?.span_names(None, names_range)),
             _ => None,
         };
@@ -332,7 +338,7 @@ pub async fn values_v1(
         let field = if INTRINSICS.contains(&tag.as_str()) {
             tag.clone()
         } else {
-            format!(".{tag}")
+            format!(".{}", attribute_name(&tag))
         };
         let values = tag_values(&state, &field, &params).await?;
         let mut plain: Vec<String> = values.into_iter().map(|t| t.value).collect();

@@ -101,7 +101,17 @@ pub struct MetricsEvaluator<'q> {
     query: &'q CompiledQuery,
     grid: Grid,
     leaves: Vec<Leaf<'q>>,
+    /// Accumulator cells (one per step of each series or histogram
+    /// bucket) allocated so far, against [`MAX_CELLS`].
+    cells: usize,
+    /// True once a series was left out for want of cells.
+    series_limited: bool,
 }
+
+/// Accumulator cells one evaluation may allocate: `by()` over a
+/// high-cardinality field (span ids, say) at a fine step would otherwise
+/// take all memory. Series past it are left out and the answer says so.
+pub const MAX_CELLS: usize = 4_000_000;
 
 fn leaves_of<'q>(m: &'q MetricsExpr, out: &mut Vec<Leaf<'q>>) {
     match m {
@@ -191,7 +201,15 @@ impl<'q> MetricsEvaluator<'q> {
             query,
             grid,
             leaves,
+            cells: 0,
+            series_limited: false,
         })
+    }
+
+    /// True when some series were left out because the answer would have
+    /// needed more than [`MAX_CELLS`] accumulator cells.
+    pub fn series_limited(&self) -> bool {
+        self.series_limited
     }
 
     /// Spans whose start time (unix ns) lies in `(lo, hi]` can contribute;
@@ -235,11 +253,26 @@ impl<'q> MetricsEvaluator<'q> {
                     .map(|f| (f.to_string(), label_value(&eval_field(f, trace, i, rx))))
                     .collect();
                 let field = leaf.p.func.field().map(|f| eval_field(f, trace, i, rx));
+                if !leaf.groups.contains_key(&labels) {
+                    let cost = match new_acc(&leaf.p.func, 0) {
+                        Acc::Hist(_) => 0,
+                        _ => grid.count,
+                    };
+                    if self.cells.saturating_add(cost) > MAX_CELLS {
+                        self.series_limited = true;
+                        continue;
+                    }
+                    self.cells += cost;
+                }
                 let acc = leaf
                     .groups
                     .entry(labels)
                     .or_insert_with(|| new_acc(&leaf.p.func, grid.count));
-                record(acc, k, field.as_ref(), grid.count);
+                let mut budget = Budget {
+                    cells: &mut self.cells,
+                    limited: &mut self.series_limited,
+                };
+                record(acc, k, field.as_ref(), grid.count, &mut budget);
             }
         }
     }
@@ -320,7 +353,13 @@ fn merge_acc(into: &mut Acc, from: Acc) {
     }
 }
 
-fn record(acc: &mut Acc, k: usize, field: Option<&Value>, n: usize) {
+/// The evaluator's cell count, lent to [`record`] for histogram buckets.
+struct Budget<'a> {
+    cells: &'a mut usize,
+    limited: &'a mut bool,
+}
+
+fn record(acc: &mut Acc, k: usize, field: Option<&Value>, n: usize, budget: &mut Budget<'_>) {
     match acc {
         Acc::Count(c) => c[k] += 1.0,
         Acc::Stat(s) => {
@@ -342,6 +381,13 @@ fn record(acc: &mut Acc, k: usize, field: Option<&Value>, n: usize) {
             let Some(key) = field.and_then(bucket_key) else {
                 return;
             };
+            if !h.contains_key(&key) {
+                if budget.cells.saturating_add(n) > MAX_CELLS {
+                    *budget.limited = true;
+                    return;
+                }
+                *budget.cells += n;
+            }
             h.entry(key).or_insert_with(|| vec![0.0; n])[k] += 1.0;
         }
     }

@@ -15,7 +15,7 @@ mod value;
 
 use std::collections::HashMap;
 
-pub use metrics::{MetricsEvaluator, Series};
+pub use metrics::{MAX_CELLS, MetricsEvaluator, Series};
 pub use prefilter::{Prefilter, SpanRequirement};
 
 use super::ast::*;
@@ -140,8 +140,16 @@ impl CompiledQuery {
     /// trace's spans (say, those a column filter kept) and get, for those
     /// spans, the answer the whole trace would give.
     pub fn span_local(&self) -> bool {
+        // `select()` only attaches fields to spans already matched.
         fn plain(s: &SpansetExpr) -> bool {
-            matches!(s, SpansetExpr::Filter(_))
+            match s {
+                SpansetExpr::Filter(_) => true,
+                SpansetExpr::Pipeline { source, stages } => {
+                    matches!(**source, SpansetExpr::Filter(_))
+                        && stages.iter().all(|st| matches!(st, Stage::Select(_)))
+                }
+                SpansetExpr::Binary { .. } => false,
+            }
         }
         fn metrics(m: &MetricsExpr) -> bool {
             match m {
@@ -156,27 +164,30 @@ impl CompiledQuery {
             QueryBody::Metrics(m) => metrics(m),
         };
         let mut local = shape;
+        // `nestedSetParent` compared with a literal up to 0 only asks
+        // whether the span has a parent, which a partial trace can answer
+        // (see [`Trace::mark_partial`]); any other use needs the tree.
+        let (mut parent_reads, mut root_checks) = (0, 0);
         for_each_expr(&self.query, &mut |e| match e {
             Expr::Attr(a) if a.parent => local = false,
             Expr::Agg { .. } => local = false,
+            Expr::Binary { op, lhs, rhs } if is_root_check(*op, lhs, rhs) => root_checks += 1,
             Expr::Intrinsic(i) => {
                 use IntrinsicField as F;
-                if matches!(
-                    i.field,
+                match i.field {
+                    F::NestedSetParent => parent_reads += 1,
                     F::ChildCount
-                        | F::NestedSetLeft
-                        | F::NestedSetRight
-                        | F::NestedSetParent
-                        | F::TraceDuration
-                        | F::RootName
-                        | F::RootService
-                ) {
-                    local = false;
+                    | F::NestedSetLeft
+                    | F::NestedSetRight
+                    | F::TraceDuration
+                    | F::RootName
+                    | F::RootService => local = false,
+                    _ => {}
                 }
             }
             _ => {}
         });
-        local
+        local && parent_reads == root_checks
     }
 
     /// The attributes and intrinsics the query's filters read, with their
@@ -218,6 +229,35 @@ impl CompiledQuery {
     pub(crate) fn regexes(&self) -> &Regexes {
         &self.regexes
     }
+}
+
+/// True for `nestedSetParent <op> n` (either way round) with a literal
+/// `n <= 0`: a test of whether the span has a parent.
+fn is_root_check(op: BinOp, lhs: &Expr, rhs: &Expr) -> bool {
+    fn parent(e: &Expr) -> bool {
+        matches!(
+            e,
+            Expr::Intrinsic(Intrinsic {
+                field: IntrinsicField::NestedSetParent,
+                ..
+            })
+        )
+    }
+    fn at_most_zero(e: &Expr) -> bool {
+        match e {
+            Expr::Lit(Literal::Int(n)) => *n <= 0,
+            Expr::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => matches!(**expr, Expr::Lit(Literal::Int(n)) if n >= 0),
+            _ => false,
+        }
+    }
+    let comparison = matches!(
+        op,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+    );
+    comparison && ((parent(lhs) && at_most_zero(rhs)) || (parent(rhs) && at_most_zero(lhs)))
 }
 
 /// Call `f` on every attribute and intrinsic read by a `{ ... }` filter.
