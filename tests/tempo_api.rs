@@ -556,6 +556,21 @@ fn check_metrics(h: &Hearth) {
     ]
     .into();
     assert_eq!(totals, want);
+    // Integer attributes come back as integers, as Tempo sends them; the
+    // spans without one form the nil series, kept as the only label.
+    let totals = metric_totals(h, "{} | count_over_time() by (span.http.status_code)");
+    let want: BTreeMap<String, f64> = [
+        (
+            r#"span.http.status_code={"intValue":"200"}"#.to_string(),
+            2.0,
+        ),
+        (
+            r#"span.http.status_code={"stringValue":"nil"}"#.to_string(),
+            4.0,
+        ),
+    ]
+    .into();
+    assert_eq!(totals, want);
     // rate() is per second of a 60 s step: one error span, 1/60.
     let totals = metric_totals(h, "{ status = error } | rate()");
     assert_eq!(totals.len(), 1, "{totals:?}");
@@ -592,10 +607,12 @@ fn check_metrics(h: &Hearth) {
     // (payment "charge") against the other five. Totals carry the
     // attribute with the value nil, which Drilldown pairs them by.
     let totals = metric_totals(h, "{} | compare({ status = error }, 10)");
-    let get = |meta: &str, attr: &str, value: &str| {
-        let name =
-            format!(r#"__meta_type={{"stringValue":"{meta}"}},{attr}={{"stringValue":"{value}"}}"#);
+    let typed = |meta: &str, attr: &str, value: Json| {
+        let name = format!(r#"__meta_type={{"stringValue":"{meta}"}},{attr}={value}"#);
         totals.get(&name).copied()
+    };
+    let get = |meta: &str, attr: &str, value: &str| {
+        typed(meta, attr, serde_json::json!({ "stringValue": value }))
     };
     let svc = "resource.service.name";
     assert_eq!(get("selection", svc, "payment"), Some(1.0), "{totals:?}");
@@ -613,8 +630,17 @@ fn check_metrics(h: &Hearth) {
         "{totals:?}"
     );
     assert_eq!(
-        get("baseline", "span.http.status_code", "200"),
+        typed(
+            "baseline",
+            "span.http.status_code",
+            serde_json::json!({ "intValue": "200" })
+        ),
         Some(2.0),
+        "{totals:?}"
+    );
+    assert_eq!(
+        get("baseline", "span.http.status_code", "200"),
+        None,
         "{totals:?}"
     );
     assert!(

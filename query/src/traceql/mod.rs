@@ -50,8 +50,8 @@ pub use ast::{Query, QueryBody};
 pub use display::format_duration;
 pub use error::{ErrorKind, EvalError, ParseError};
 pub use eval::{
-    CompiledQuery, MAX_CELLS, MatchedSpan, MetricsEvaluator, Prefilter, Series, SpanRequirement,
-    SpanSet,
+    CompiledQuery, Label, LabelFloat, Labels, MAX_CELLS, MatchedSpan, MetricsEvaluator, Prefilter,
+    Series, SpanRequirement, SpanSet,
 };
 pub use model::{Trace, Value};
 pub use parse::{MAX_DEPTH, parse};

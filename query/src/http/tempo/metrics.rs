@@ -23,7 +23,7 @@ use super::candidates::{Candidates, MAX_TRACE_READS, ReadCost};
 use super::params::{TempoError, engine, go_duration};
 use crate::QueryState;
 use crate::http::loki::params::now_ns;
-use crate::traceql::{CompiledQuery, MAX_CELLS, MetricsEvaluator, Series, compile};
+use crate::traceql::{CompiledQuery, Label, MAX_CELLS, MetricsEvaluator, Series, compile};
 
 /// Spans one scan may hold in memory.
 const SCAN_SPANS: usize = 200_000;
@@ -302,18 +302,19 @@ fn with_status(mut body: Json_, cost: &ReadCost, series_limited: bool) -> Json_ 
     body
 }
 
-/// Series labels as OTLP `KeyValue`s. Quantile and bucket bounds are
-/// numbers, as Tempo sends them (Drilldown reads bucket bounds as the
-/// series name); a missing `by()` value (`nil`) is left out unless it is
-/// the only label. `compare()` series keep theirs: a total names its
-/// attribute with the value `nil`, as Tempo sends it, and Drilldown finds
-/// the total for an attribute by that label.
+/// Series labels as OTLP `KeyValue`s, typed as Tempo types them (an
+/// integer attribute is an `intValue`, quantile and bucket bounds are
+/// `doubleValue`s: Drilldown reads bucket bounds as the series name); a
+/// missing `by()` value is left out unless it is the only label.
+/// `compare()` series keep theirs: a total names its attribute with the
+/// value `nil`, as Tempo sends it, and Drilldown finds the total for an
+/// attribute by that label.
 fn labels(s: &Series) -> Vec<Json_> {
     let compare = s.labels.iter().any(|(k, _)| k.starts_with("__meta_"));
-    let kept: Vec<&(String, String)> = s
+    let kept: Vec<&(String, Label)> = s
         .labels
         .iter()
-        .filter(|(_, v)| compare || v != "nil")
+        .filter(|(_, v)| compare || *v != Label::Nil)
         .collect();
     let kept = if kept.is_empty() {
         s.labels.iter().take(1).collect()
@@ -321,21 +322,32 @@ fn labels(s: &Series) -> Vec<Json_> {
         kept
     };
     kept.into_iter()
-        .map(|(k, v)| {
-            let value = match (k.as_str(), v.parse::<f64>()) {
-                ("p" | "__bucket", Ok(f)) if f.is_finite() => json!({ "doubleValue": f }),
-                _ => json!({ "stringValue": v }),
-            };
-            json!({ "key": k, "value": value })
-        })
+        .map(|(k, v)| json!({ "key": k, "value": any_value(v) }))
         .collect()
 }
 
+/// An OTLP `AnyValue` in protobuf JSON: int64 as a decimal string, and
+/// non-finite doubles by name, since JSON numbers cannot spell them.
+fn any_value(v: &Label) -> Json_ {
+    match v {
+        Label::Str(s) => json!({ "stringValue": s }),
+        Label::Int(i) => json!({ "intValue": i.to_string() }),
+        Label::Float(f) if f.0.is_nan() => json!({ "doubleValue": "NaN" }),
+        Label::Float(f) if f.0 == f64::INFINITY => json!({ "doubleValue": "Infinity" }),
+        Label::Float(f) if f.0 == f64::NEG_INFINITY => json!({ "doubleValue": "-Infinity" }),
+        Label::Float(f) => json!({ "doubleValue": f.0 }),
+        Label::Bool(b) => json!({ "boolValue": b }),
+        Label::Nil => json!({ "stringValue": "nil" }),
+    }
+}
+
+/// Prometheus text form, where every value is a quoted string whatever
+/// its type.
 fn prom_labels(s: &Series) -> String {
     let inner: Vec<String> = s
         .labels
         .iter()
-        .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.clone())))
+        .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.to_string())))
         .collect();
     format!("{{{}}}", inner.join(", "))
 }
@@ -370,37 +382,76 @@ mod tests {
         assert_eq!(default_step(0, 1000 * S), 4 * S);
     }
 
+    fn series(labels: &[(&str, Label)]) -> Series {
+        Series {
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            points: vec![],
+        }
+    }
+
     #[test]
     fn bucket_bounds_are_numbers_and_nil_is_dropped() {
-        let s = Series {
-            labels: vec![
-                ("resource.service.name".into(), "nil".into()),
-                ("__bucket".into(), "0.5".into()),
-            ],
-            points: vec![],
-        };
+        let s = series(&[
+            ("resource.service.name", Label::Nil),
+            ("__bucket", Label::from(0.5)),
+        ]);
         assert_eq!(
             Json_::Array(labels(&s)),
             json!([{ "key": "__bucket", "value": { "doubleValue": 0.5 } }])
         );
-        let only_nil = Series {
-            labels: vec![("a".into(), "nil".into())],
-            points: vec![],
-        };
-        assert_eq!(labels(&only_nil).len(), 1);
-        let total = Series {
-            labels: vec![
-                ("__meta_type".into(), "baseline_total".into()),
-                ("span.http.method".into(), "nil".into()),
-            ],
-            points: vec![],
-        };
+        let only_nil = series(&[("a", Label::Nil)]);
+        assert_eq!(
+            Json_::Array(labels(&only_nil)),
+            json!([{ "key": "a", "value": { "stringValue": "nil" } }])
+        );
+        // A string that happens to read "nil" is a value, not a missing one.
+        let nil_text = series(&[("a", Label::from("nil")), ("b", Label::Nil)]);
+        assert_eq!(
+            Json_::Array(labels(&nil_text)),
+            json!([{ "key": "a", "value": { "stringValue": "nil" } }])
+        );
+        let total = series(&[
+            ("__meta_type", Label::from("baseline_total")),
+            ("span.http.method", Label::Nil),
+        ]);
         assert_eq!(
             Json_::Array(labels(&total)),
             json!([
                 { "key": "__meta_type", "value": { "stringValue": "baseline_total" } },
                 { "key": "span.http.method", "value": { "stringValue": "nil" } },
             ])
+        );
+    }
+
+    #[test]
+    fn values_are_typed_as_tempo_types_them() {
+        let s = series(&[
+            ("span.http.status_code", Label::from(200i64)),
+            ("span.cache.hit", Label::from(true)),
+            ("span.ratio", Label::from(0.25)),
+            ("span.big", Label::from(i64::MAX)),
+            ("status", Label::from("error")),
+            ("__bucket", Label::from(f64::INFINITY)),
+            ("p", Label::from(f64::NAN)),
+        ]);
+        assert_eq!(
+            Json_::Array(labels(&s)),
+            json!([
+                { "key": "span.http.status_code", "value": { "intValue": "200" } },
+                { "key": "span.cache.hit", "value": { "boolValue": true } },
+                { "key": "span.ratio", "value": { "doubleValue": 0.25 } },
+                { "key": "span.big", "value": { "intValue": "9223372036854775807" } },
+                { "key": "status", "value": { "stringValue": "error" } },
+                { "key": "__bucket", "value": { "doubleValue": "Infinity" } },
+                { "key": "p", "value": { "doubleValue": "NaN" } },
+            ])
+        );
+        assert_eq!(
+            prom_labels(&s),
+            r#"{span.http.status_code="200", span.cache.hit="true", span.ratio="0.25", span.big="9223372036854775807", status="error", __bucket="inf", p="NaN"}"#
         );
     }
 }

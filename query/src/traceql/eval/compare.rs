@@ -5,12 +5,14 @@
 //! found on them is counted per step, so Grafana's Traces Drilldown can
 //! show which values are over-represented in the selection.
 //!
-//! Series, as Tempo labels them (label values as in `by()`):
+//! Series, as Tempo labels them (label values typed as in `by()`:
+//! `span.http.status_code` values are integers, the meta labels strings):
 //! * `{__meta_type="baseline"|"selection", <attr>=<value>}`: spans of that
 //!   side carrying the value, for the `topN` values of the attribute with
 //!   the most spans over the whole range (ties broken by value);
 //! * `{__meta_type="baseline_total"|"selection_total", <attr>=nil}`:
-//!   spans of that side carrying the attribute at all, over every value;
+//!   spans of that side carrying the attribute at all, over every value
+//!   ([`Label::Nil`], which Tempo sends as the string `"nil"`);
 //! * `{__meta_error="__too_many_values__", <attr>=nil}`, without points,
 //!   for an attribute with more than `topN` values on either side.
 //!
@@ -29,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::super::ast::{Expr, IntrinsicField, MetricsFunc, MetricsPipeline, SpansetExpr};
 use super::super::model::{Attr, Trace, Value};
-use super::metrics::{Grid, Series, label_value};
+use super::metrics::{Grid, Label, Labels, Series};
 use super::spanset::{Regexes, intrinsic, matches};
 
 const META_TYPE: &str = "__meta_type";
@@ -82,7 +84,7 @@ impl Counts {
 #[derive(Debug, Default)]
 struct AttrCounts {
     total: Counts,
-    values: HashMap<String, Counts>,
+    values: HashMap<Label, Counts>,
 }
 
 /// One side (baseline or selection): attribute name to its counts.
@@ -151,7 +153,7 @@ impl<'q> Compare<'q> {
             }
             let a = side.entry(name).or_default();
             a.total.add(k, 1.0);
-            a.values.entry(label_value(&v)).or_default().add(k, 1.0);
+            a.values.entry(Label::from(&v)).or_default().add(k, 1.0);
         };
         for (field, name) in INTRINSICS {
             count((*name).to_string(), intrinsic(trace, i, *field));
@@ -179,11 +181,11 @@ impl<'q> Compare<'q> {
         let mut too_many: Vec<&str> = Vec::new();
         for (side, kind) in [(&self.baseline, "baseline"), (&self.selected, "selection")] {
             for (name, a) in side {
-                let mut values: Vec<(&String, &Counts)> = a.values.iter().collect();
+                let mut values: Vec<(&Label, &Counts)> = a.values.iter().collect();
                 values.sort_by(|x, y| y.1.sum.total_cmp(&x.1.sum).then_with(|| x.0.cmp(y.0)));
                 for (value, counts) in values.iter().take(self.top_n) {
                     out.push(Series {
-                        labels: labels(META_TYPE, kind, name, value),
+                        labels: labels(META_TYPE, kind, name, (*value).clone()),
                         points: counts.points(grid),
                     });
                 }
@@ -198,7 +200,7 @@ impl<'q> Compare<'q> {
         ] {
             for (name, a) in side {
                 out.push(Series {
-                    labels: labels(META_TYPE, kind, name, "nil"),
+                    labels: labels(META_TYPE, kind, name, Label::Nil),
                     points: a.total.points(grid),
                 });
             }
@@ -206,7 +208,7 @@ impl<'q> Compare<'q> {
         too_many.sort_unstable();
         for name in too_many {
             out.push(Series {
-                labels: labels(META_ERROR, TOO_MANY, name, "nil"),
+                labels: labels(META_ERROR, TOO_MANY, name, Label::Nil),
                 points: Vec::new(),
             });
         }
@@ -214,10 +216,10 @@ impl<'q> Compare<'q> {
     }
 }
 
-fn labels(meta: &str, kind: &str, attr: &str, value: &str) -> Vec<(String, String)> {
+fn labels(meta: &str, kind: &str, attr: &str, value: Label) -> Labels {
     vec![
-        (meta.to_string(), kind.to_string()),
-        (attr.to_string(), value.to_string()),
+        (meta.to_string(), Label::from(kind)),
+        (attr.to_string(), value),
     ]
 }
 

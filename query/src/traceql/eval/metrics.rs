@@ -17,7 +17,10 @@
 //! bucket `(2^(e-1), 2^e]` (nanoseconds for durations); quantiles
 //! interpolate linearly inside the bucket, so they are approximate.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use super::super::ast::{Literal, MetricsExpr, MetricsFunc, MetricsPipeline, QueryBody};
 use super::super::display::format_duration;
@@ -31,16 +34,129 @@ use super::spanset::{eval_field, eval_spanset};
 /// Most samples per series a range query may ask for.
 pub const MAX_POINTS: i64 = 100_000;
 
+/// A label value, typed as Tempo types it on the wire, so that a string
+/// `"200"` and an integer `200` make two series, as they do in Tempo.
+/// Durations, statuses, kinds and arrays have no wire type of their own
+/// and are carried as their TraceQL text. `Display` gives the value as
+/// text (`200`, `true`, `0.5`, `nil`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Label {
+    /// Strings, and values sent as their text (durations, `status`...).
+    Str(String),
+    /// Integers, an OTLP `intValue`.
+    Int(i64),
+    /// Floats, including quantiles (`p`) and bucket bounds (`__bucket`).
+    Float(LabelFloat),
+    /// Booleans.
+    Bool(bool),
+    /// A `by()` field the span lacks, or the attribute of a `compare()`
+    /// total.
+    Nil,
+}
+
+/// An `f64` under IEEE total order, so that float labels can key maps;
+/// two floats are the same label only when bit-for-bit equal.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelFloat(pub f64);
+
+impl PartialEq for LabelFloat {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for LabelFloat {}
+
+impl PartialOrd for LabelFloat {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for LabelFloat {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl Hash for LabelFloat {
+    // total_cmp is Equal exactly when the bits are, so this agrees with Eq.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Label::Str(s) => f.write_str(s),
+            Label::Int(i) => write!(f, "{i}"),
+            Label::Float(x) => write!(f, "{}", x.0),
+            Label::Bool(b) => write!(f, "{b}"),
+            Label::Nil => f.write_str("nil"),
+        }
+    }
+}
+
+impl From<&Value> for Label {
+    fn from(v: &Value) -> Self {
+        match v {
+            Value::Str(s) => Label::Str(s.clone()),
+            Value::Int(i) => Label::Int(*i),
+            Value::Float(f) => Label::Float(LabelFloat(*f)),
+            Value::Bool(b) => Label::Bool(*b),
+            Value::Duration(d) => Label::Str(format_duration(*d)),
+            Value::Status(s) => Label::Str(s.keyword().to_string()),
+            Value::Kind(k) => Label::Str(k.keyword().to_string()),
+            Value::Nil => Label::Nil,
+            Value::Array(items) => Label::Str(
+                items
+                    .iter()
+                    .map(|v| Label::from(v).to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        }
+    }
+}
+
+impl From<&str> for Label {
+    fn from(s: &str) -> Self {
+        Label::Str(s.to_string())
+    }
+}
+
+impl From<i64> for Label {
+    fn from(i: i64) -> Self {
+        Label::Int(i)
+    }
+}
+
+impl From<f64> for Label {
+    fn from(f: f64) -> Self {
+        Label::Float(LabelFloat(f))
+    }
+}
+
+impl From<bool> for Label {
+    fn from(b: bool) -> Self {
+        Label::Bool(b)
+    }
+}
+
+/// A series' labels: name and value, in order.
+pub type Labels = Vec<(String, Label)>;
+
 /// One output time series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Labels: the `by()` fields as written (`resource.service.name`) with
-    /// their values (`nil` when missing), plus `p` (quantile) or
-    /// `__bucket` (histogram upper bound). A series with no other label
-    /// gets `__name__` = the function name (`rate`, `count_over_time`...).
-    /// `compare()` series are labelled `__meta_type` and one attribute;
-    /// see `eval::compare`.
-    pub labels: Vec<(String, String)>,
+    /// their values ([`Label::Nil`] when missing), plus `p` (quantile) or
+    /// `__bucket` (histogram upper bound), both floats. A series with no
+    /// other label gets `__name__` = the function name (`rate`,
+    /// `count_over_time`...). `compare()` series are labelled
+    /// `__meta_type` and one attribute; see `eval::compare`.
+    pub labels: Labels,
     /// `(timestamp in unix nanoseconds, value)`, ascending.
     pub points: Vec<(i64, f64)>,
 }
@@ -90,7 +206,7 @@ enum Acc {
 
 struct Leaf<'q> {
     p: &'q MetricsPipeline,
-    groups: BTreeMap<Vec<(String, String)>, Acc>,
+    groups: BTreeMap<Labels, Acc>,
     /// Set for `compare()`, whose series do not fit `groups`: one span
     /// counts towards every attribute it carries.
     compare: Option<Compare<'q>>,
@@ -246,11 +362,11 @@ impl<'q> MetricsEvaluator<'q> {
                     c.record(trace, i, k, rx);
                     continue;
                 }
-                let labels: Vec<(String, String)> = leaf
+                let labels: Labels = leaf
                     .p
                     .by
                     .iter()
-                    .map(|f| (f.to_string(), label_value(&eval_field(f, trace, i, rx))))
+                    .map(|f| (f.to_string(), Label::from(&eval_field(f, trace, i, rx))))
                     .collect();
                 let field = leaf.p.func.field().map(|f| eval_field(f, trace, i, rx));
                 if !leaf.groups.contains_key(&labels) {
@@ -429,20 +545,6 @@ fn bucket_upper(key: BucketKey) -> f64 {
     if key.0 { v / 1e9 } else { v }
 }
 
-pub(super) fn label_value(v: &Value) -> String {
-    match v {
-        Value::Str(s) => s.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => format!("{f}"),
-        Value::Bool(b) => b.to_string(),
-        Value::Duration(d) => format_duration(*d),
-        Value::Status(s) => s.keyword().to_string(),
-        Value::Kind(k) => k.keyword().to_string(),
-        Value::Nil => "nil".to_string(),
-        Value::Array(items) => items.iter().map(label_value).collect::<Vec<_>>().join(","),
-    }
-}
-
 fn quantile(buckets: &[(BucketKey, f64)], q: f64) -> Option<f64> {
     let total: f64 = buckets.iter().map(|(_, c)| c).sum();
     if total <= 0.0 {
@@ -486,11 +588,7 @@ fn leaf_series(leaf: Leaf<'_>, grid: Grid) -> Vec<Series> {
     out
 }
 
-fn group_series(
-    func: &MetricsFunc,
-    groups: BTreeMap<Vec<(String, String)>, Acc>,
-    grid: Grid,
-) -> Vec<Series> {
+fn group_series(func: &MetricsFunc, groups: BTreeMap<Labels, Acc>, grid: Grid) -> Vec<Series> {
     let step_s = grid.step as f64 / 1e9;
     let mut out = Vec::new();
     let ts = |k: usize| grid.ts(k);
@@ -533,14 +631,14 @@ fn group_series(
                             })
                             .collect();
                         let mut l = labels.clone();
-                        l.push(("p".to_string(), format!("{q}")));
+                        l.push(("p".to_string(), Label::from(*q)));
                         out.push(Series { labels: l, points });
                     }
                 }
                 _ => {
                     for (key, counts) in h {
                         let mut l = labels.clone();
-                        l.push(("__bucket".to_string(), format!("{}", bucket_upper(key))));
+                        l.push(("__bucket".to_string(), Label::from(bucket_upper(key))));
                         let points = counts
                             .iter()
                             .enumerate()
@@ -555,7 +653,7 @@ fn group_series(
     for s in &mut out {
         if s.labels.is_empty() {
             s.labels
-                .push(("__name__".to_string(), func.name().to_string()));
+                .push(("__name__".to_string(), Label::from(func.name())));
         }
     }
     out

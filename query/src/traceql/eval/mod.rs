@@ -15,7 +15,7 @@ mod value;
 
 use std::collections::HashMap;
 
-pub use metrics::{MAX_CELLS, MetricsEvaluator, Series};
+pub use metrics::{Label, LabelFloat, Labels, MAX_CELLS, MetricsEvaluator, Series};
 pub use prefilter::{Prefilter, SpanRequirement};
 
 use super::ast::*;

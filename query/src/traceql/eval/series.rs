@@ -1,11 +1,12 @@
 //! Post-processing of finished series: threshold filters, `topk` /
 //! `bottomk` per timestamp, and arithmetic between two queries' series
-//! joined on equal labels (ignoring `__name__`).
+//! joined on equal labels (ignoring `__name__`; values compare by type
+//! too, so `"200"` does not join `200`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::super::ast::{BinOp, SecondStage};
-use super::metrics::Series;
+use super::metrics::{Labels, Series};
 
 pub(super) fn threshold(op: BinOp, v: f64, th: f64) -> bool {
     match op {
@@ -49,7 +50,7 @@ pub(super) fn top_bottom(series: &mut Vec<Series>, stage: SecondStage) {
     series.retain(|s| !s.points.is_empty());
 }
 
-fn strip_name(labels: &[(String, String)]) -> Vec<(String, String)> {
+fn strip_name(labels: &Labels) -> Labels {
     labels
         .iter()
         .filter(|(k, _)| k != "__name__")
@@ -59,7 +60,7 @@ fn strip_name(labels: &[(String, String)]) -> Vec<(String, String)> {
 
 /// Join series with equal labels (ignoring `__name__`) point by point.
 pub(super) fn binary(op: BinOp, l: Vec<Series>, r: Vec<Series>) -> Vec<Series> {
-    let right: HashMap<Vec<(String, String)>, BTreeMap<i64, f64>> = r
+    let right: HashMap<Labels, BTreeMap<i64, f64>> = r
         .into_iter()
         .map(|s| (strip_name(&s.labels), s.points.into_iter().collect()))
         .collect();

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use super::fixtures::*;
 use crate::traceql::model::Trace;
-use crate::traceql::{CompiledQuery, ErrorKind, MetricsEvaluator, Series, compile, parse};
+use crate::traceql::{CompiledQuery, ErrorKind, Label, MetricsEvaluator, Series, compile, parse};
 
 const B_I: i64 = B as i64;
 const S_I: i64 = S as i64;
@@ -32,16 +32,17 @@ fn range(q: &str) -> Vec<Series> {
     m.finish()
 }
 
-/// The counts of the series labelled `{meta=kind, attr=value}`.
-fn counts(s: &[Series], kind: &str, attr: &str, value: &str) -> Option<Vec<f64>> {
+/// The counts of the series labelled `{meta=kind, attr=value}`; `value`
+/// is a string label unless given typed.
+fn counts(s: &[Series], kind: &str, attr: &str, value: impl Into<Label>) -> Option<Vec<f64>> {
     let meta = if kind.starts_with("__") {
         "__meta_error"
     } else {
         "__meta_type"
     };
     let want = [
-        (meta.to_string(), kind.to_string()),
-        (attr.to_string(), value.to_string()),
+        (meta.to_string(), Label::from(kind)),
+        (attr.to_string(), value.into()),
     ];
     s.iter()
         .find(|x| x.labels == want)
@@ -51,7 +52,7 @@ fn counts(s: &[Series], kind: &str, attr: &str, value: &str) -> Option<Vec<f64>>
 /// Attribute names of the series of one kind.
 fn attrs(s: &[Series], kind: &str) -> BTreeSet<String> {
     s.iter()
-        .filter(|x| x.labels[0].1 == kind)
+        .filter(|x| x.labels[0].1 == Label::from(kind))
         .map(|x| x.labels[1].0.clone())
         .collect()
 }
@@ -70,13 +71,14 @@ fn spans_split_into_selection_and_baseline() {
     assert_eq!(c("baseline", "status", "unset"), Some(vec![0.0, 3.0, 0.0]));
     assert_eq!(c("baseline", "status", "ok"), Some(vec![0.0, 1.0, 1.0]));
     assert_eq!(c("baseline", "status", "error"), None);
-    // Typed values are labelled as by() labels them.
+    // Typed values are labelled as by() labels them, with their type.
     assert_eq!(
-        c("baseline", "span.http.status_code", "200"),
+        counts(&s, "baseline", "span.http.status_code", 200i64),
         Some(vec![0.0, 1.0, 0.0])
     );
+    assert_eq!(c("baseline", "span.http.status_code", "200"), None);
     assert_eq!(
-        c("baseline", "span.cache.hit", "true"),
+        counts(&s, "baseline", "span.cache.hit", true),
         Some(vec![0.0, 1.0, 0.0])
     );
     assert_eq!(c("baseline", "kind", "client"), Some(vec![0.0, 3.0, 0.0]));
@@ -112,7 +114,7 @@ fn spans_split_into_selection_and_baseline() {
 #[test]
 fn totals_count_every_span_with_the_attribute() {
     let s = range("{} | compare({ status = error })");
-    let c = |kind, attr| counts(&s, kind, attr, "nil");
+    let c = |kind, attr| counts(&s, kind, attr, Label::Nil);
     let svc = "resource.service.name";
     assert_eq!(c("baseline_total", svc), Some(vec![0.0, 4.0, 1.0]));
     assert_eq!(c("selection_total", svc), Some(vec![0.0, 2.0, 0.0]));
@@ -144,19 +146,34 @@ fn top_n_keeps_the_most_frequent_values_per_attribute_and_side() {
     assert_eq!(c("selection", svc, "checkout"), Some(vec![0.0, 1.0, 0.0]));
     assert_eq!(c("selection", svc, "postgres"), None);
     // Totals still count every value.
-    assert_eq!(c("baseline_total", svc, "nil"), Some(vec![0.0, 4.0, 1.0]));
-    assert_eq!(c("selection_total", svc, "nil"), Some(vec![0.0, 2.0, 0.0]));
+    assert_eq!(
+        counts(&s, "baseline_total", svc, Label::Nil),
+        Some(vec![0.0, 4.0, 1.0])
+    );
+    assert_eq!(
+        counts(&s, "selection_total", svc, Label::Nil),
+        Some(vec![0.0, 2.0, 0.0])
+    );
     // Attributes cut on either side are flagged, once, without points.
-    assert_eq!(c("__too_many_values__", svc, "nil"), Some(vec![]));
-    assert_eq!(c("__too_many_values__", "name", "nil"), Some(vec![]));
-    assert_eq!(c("__too_many_values__", "span.db.system", "nil"), None);
+    assert_eq!(
+        counts(&s, "__too_many_values__", svc, Label::Nil),
+        Some(vec![])
+    );
+    assert_eq!(
+        counts(&s, "__too_many_values__", "name", Label::Nil),
+        Some(vec![])
+    );
+    assert_eq!(
+        counts(&s, "__too_many_values__", "span.db.system", Label::Nil),
+        None
+    );
     let flagged = s.iter().filter(|x| x.labels[0].0 == "__meta_error").count();
     assert_eq!(flagged, attrs(&s, "__too_many_values__").len());
     for kind in ["baseline", "selection"] {
         for attr in attrs(&s, kind) {
             let n = s
                 .iter()
-                .filter(|x| x.labels[0].1 == kind && x.labels[1].0 == attr)
+                .filter(|x| x.labels[0].1 == Label::from(kind) && x.labels[1].0 == attr)
                 .count();
             assert_eq!(n, 1, "{kind} {attr}");
         }
@@ -185,7 +202,7 @@ fn the_window_limits_the_selection_to_its_start_times() {
     ));
     assert!(attrs(&s, "selection").is_empty());
     assert_eq!(
-        counts(&s, "baseline_total", "status", "nil"),
+        counts(&s, "baseline_total", "status", Label::Nil),
         Some(vec![0.0, 6.0, 1.0])
     );
     // 0, 0 means no window.
@@ -204,7 +221,7 @@ fn only_spans_of_the_outer_query_are_compared() {
         Some(vec![0.0, 1.0, 0.0])
     );
     assert_eq!(
-        c("baseline_total", "name", "nil"),
+        counts(&s, "baseline_total", "name", Label::Nil),
         Some(vec![0.0, 2.0, 1.0])
     );
     assert_eq!(
@@ -213,7 +230,7 @@ fn only_spans_of_the_outer_query_are_compared() {
     );
     assert!(s.iter().all(|x| {
         !x.labels
-            .contains(&("resource.service.name".into(), "postgres".into()))
+            .contains(&("resource.service.name".into(), Label::from("postgres")))
     }));
     // Nothing selected by the outer query: no series at all.
     assert!(range(r#"{ name = "nope" } | compare({ status = error })"#).is_empty());
@@ -256,7 +273,7 @@ fn bad_windows_are_refused() {
 fn thresholds_and_topk_apply_to_compare_series() {
     let s = range("{} | compare({ status = error }) > 2");
     assert!(s.iter().all(|x| x.points.iter().all(|p| p.1 > 2.0)));
-    assert!(counts(&s, "baseline_total", "status", "nil").is_some());
+    assert!(counts(&s, "baseline_total", "status", Label::Nil).is_some());
     assert!(!s.is_empty());
 }
 
@@ -270,7 +287,7 @@ fn instant_compare_is_one_step() {
     let s = m.finish();
     let total = s
         .iter()
-        .find(|x| x.labels[0].1 == "baseline_total" && x.labels[1].0 == "status")
+        .find(|x| x.labels[0].1 == Label::from("baseline_total") && x.labels[1].0 == "status")
         .unwrap();
     assert_eq!(total.points, vec![(B_I + 20 * S_I, 5.0)]);
 }

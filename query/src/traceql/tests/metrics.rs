@@ -3,8 +3,8 @@
 //! B+20s, covering (B-10s, B], (B, B+10s], (B+10s, B+20s].
 
 use super::fixtures::*;
-use crate::traceql::model::Trace;
-use crate::traceql::{MetricsEvaluator, Series, compile};
+use crate::traceql::model::{Attr, AttrValue, Trace};
+use crate::traceql::{Label, Labels, MetricsEvaluator, Series, compile};
 
 const B_I: i64 = B as i64;
 const S_I: i64 = S as i64;
@@ -22,11 +22,15 @@ fn range(q: &str) -> Vec<Series> {
     m.finish()
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+fn labels(pairs: &[(&str, Label)]) -> Labels {
     pairs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
+}
+
+fn str(v: &str) -> Label {
+    Label::from(v)
 }
 
 fn ts(k: i64) -> i64 {
@@ -43,7 +47,7 @@ fn case_28_root_error_rate_by_service() {
     assert_eq!(
         s,
         vec![Series {
-            labels: labels(&[("resource.service.name", "checkout")]),
+            labels: labels(&[("resource.service.name", str("checkout"))]),
             points: vec![(ts(0), 0.0), (ts(1), 0.1), (ts(2), 0.0)],
         }]
     );
@@ -63,12 +67,30 @@ fn case_29_quantiles_by_service() {
     assert_eq!(
         got,
         vec![
-            labels(&[("resource.service.name", "checkout"), ("p", "0.5")]),
-            labels(&[("resource.service.name", "checkout"), ("p", "0.9")]),
-            labels(&[("resource.service.name", "frontend"), ("p", "0.5")]),
-            labels(&[("resource.service.name", "frontend"), ("p", "0.9")]),
-            labels(&[("resource.service.name", "postgres"), ("p", "0.5")]),
-            labels(&[("resource.service.name", "postgres"), ("p", "0.9")]),
+            labels(&[
+                ("resource.service.name", str("checkout")),
+                ("p", Label::from(0.5))
+            ]),
+            labels(&[
+                ("resource.service.name", str("checkout")),
+                ("p", Label::from(0.9))
+            ]),
+            labels(&[
+                ("resource.service.name", str("frontend")),
+                ("p", Label::from(0.5))
+            ]),
+            labels(&[
+                ("resource.service.name", str("frontend")),
+                ("p", Label::from(0.9))
+            ]),
+            labels(&[
+                ("resource.service.name", str("postgres")),
+                ("p", Label::from(0.5))
+            ]),
+            labels(&[
+                ("resource.service.name", str("postgres")),
+                ("p", Label::from(0.9))
+            ]),
         ]
     );
     // frontend: one 1.2s span, bucket (2^30, 2^31] ns.
@@ -86,21 +108,21 @@ fn case_30_histogram_buckets() {
     let s = range("{} | histogram_over_time(duration) with(sample=true)");
     let want = [
         // T2 2ms -> 2^21 ns
-        ("0.002097152", [0.0, 0.0, 1.0]),
+        (0.002097152, [0.0, 0.0, 1.0]),
         // S4 5ms -> 2^23 ns
-        ("0.008388608", [0.0, 1.0, 0.0]),
+        (0.008388608, [0.0, 1.0, 0.0]),
         // T3 child 100ms -> 2^27 ns
-        ("0.134217728", [0.0, 1.0, 0.0]),
+        (0.134217728, [0.0, 1.0, 0.0]),
         // T3 root 300ms -> 2^29 ns
-        ("0.536870912", [0.0, 1.0, 0.0]),
+        (0.536870912, [0.0, 1.0, 0.0]),
         // S2 900ms, S3 850ms -> 2^30 ns
-        ("1.073741824", [0.0, 2.0, 0.0]),
+        (1.073741824, [0.0, 2.0, 0.0]),
         // S1 1.2s -> 2^31 ns
-        ("2.147483648", [0.0, 1.0, 0.0]),
+        (2.147483648, [0.0, 1.0, 0.0]),
     ];
     assert_eq!(s.len(), want.len(), "{s:?}");
     for (series, (bucket, counts)) in s.iter().zip(want) {
-        assert_eq!(series.labels, labels(&[("__bucket", bucket)]));
+        assert_eq!(series.labels, labels(&[("__bucket", Label::from(bucket))]));
         let vals: Vec<f64> = series.points.iter().map(|p| p.1).collect();
         assert_eq!(vals, counts, "bucket {bucket}");
     }
@@ -128,11 +150,11 @@ fn case_32_topk() {
         s,
         vec![
             Series {
-                labels: labels(&[("resource.service.name", "checkout")]),
+                labels: labels(&[("resource.service.name", str("checkout"))]),
                 points: vec![(ts(0), 0.0), (ts(1), 0.2), (ts(2), 0.0)],
             },
             Series {
-                labels: labels(&[("resource.service.name", "frontend")]),
+                labels: labels(&[("resource.service.name", str("frontend"))]),
                 points: vec![(ts(0), 0.0), (ts(1), 0.3), (ts(2), 0.1)],
             },
         ]
@@ -147,7 +169,7 @@ fn ungrouped_series_are_named_after_the_function() {
     assert_eq!(
         s,
         vec![Series {
-            labels: labels(&[("__name__", "count_over_time")]),
+            labels: labels(&[("__name__", str("count_over_time"))]),
             points: vec![(ts(0), 0.0), (ts(1), 6.0), (ts(2), 1.0)],
         }]
     );
@@ -162,7 +184,10 @@ fn value_functions_report_seconds_and_skip_empty_steps() {
     assert!(close(avg[0].points[0].1, want));
     assert_eq!(avg[0].points[1], (ts(2), 0.002));
     let max = range("{} | max_over_time(duration) by(resource.service.name)");
-    let fe = max.iter().find(|x| x.labels[0].1 == "frontend").unwrap();
+    let fe = max
+        .iter()
+        .find(|x| x.labels[0].1 == str("frontend"))
+        .unwrap();
     assert_eq!(fe.points, vec![(ts(1), 1.2), (ts(2), 0.002)]);
     let min = range("{} | min_over_time(span.http.status_code)");
     assert_eq!(min[0].points, vec![(ts(1), 200.0)]);
@@ -179,7 +204,7 @@ fn instant_query_is_one_step() {
         m.observe(&t);
     }
     let s = m.finish();
-    let fe = s.iter().find(|x| x.labels[0].1 == "frontend").unwrap();
+    let fe = s.iter().find(|x| x.labels[0].1 == str("frontend")).unwrap();
     assert_eq!(fe.points, vec![(B_I + 20 * S_I, 4.0)]);
     assert_eq!(m_rate_instant(), vec![(B_I + 20 * S_I, 7.0 / 20.0)]);
 }
@@ -241,4 +266,63 @@ fn merged_evaluators_equal_one_evaluator() {
     let mut a = MetricsEvaluator::range(&c, B_I, B_I + 20 * S_I, 10 * S_I).unwrap();
     let b = MetricsEvaluator::range(&c, B_I, B_I + 30 * S_I, 10 * S_I).unwrap();
     assert!(a.merge(b).is_err());
+}
+
+/// Values keep their type: a string `"200"` and an integer `200` are two
+/// series (as in Tempo), and each type reaches the labels as itself.
+#[test]
+fn labels_are_typed_and_types_do_not_merge() {
+    let mut t = t2();
+    let mut other = t2_at(B + 13 * S);
+    let set = |t: &mut Trace, id: u8, v: AttrValue| {
+        let mut spans = t.spans().to_vec();
+        spans[0].attributes.push(Attr::new("http.status_code", v));
+        *t = Trace::new([id; 16], spans);
+    };
+    set(&mut t, 7, AttrValue::Str("200".into()));
+    set(&mut other, 8, AttrValue::Float(200.0));
+    let c = compile("{} | count_over_time() by(span.http.status_code)").unwrap();
+    let mut m = MetricsEvaluator::range(&c, B_I, B_I + 20 * S_I, 10 * S_I).unwrap();
+    for tr in [t1(), t, other, t3_at(B + 5 * S)] {
+        m.observe(&tr);
+    }
+    let got: Vec<(Labels, f64)> = m
+        .finish()
+        .into_iter()
+        .map(|s| (s.labels, s.points.iter().map(|p| p.1).sum()))
+        .collect();
+    let key = "span.http.status_code";
+    assert_eq!(
+        got,
+        vec![
+            (labels(&[(key, str("200"))]), 1.0),
+            (labels(&[(key, Label::from(200i64))]), 1.0),
+            (labels(&[(key, Label::from(200.0))]), 1.0),
+            (labels(&[(key, Label::Nil)]), 5.0),
+        ]
+    );
+    // All three print alike: only the type tells them apart.
+    assert!(got[..3].iter().all(|(l, _)| l[0].1.to_string() == "200"));
+
+    let s = range("{} | count_over_time() by(span.cache.hit, status, duration)");
+    let hit = s
+        .iter()
+        .find(|x| x.labels[0].1 == Label::Bool(true))
+        .unwrap();
+    assert_eq!(hit.labels[1].1, str("unset"));
+    assert_eq!(hit.labels[2].1, str("5ms"));
+}
+
+/// Arithmetic joins series whose labels are equal in type as well as
+/// text.
+#[test]
+fn binary_operations_join_typed_labels() {
+    let s = range(
+        "({} | count_over_time() by(span.http.status_code)) + ({} | count_over_time() by(span.http.status_code))",
+    );
+    let ok = s
+        .iter()
+        .find(|x| x.labels == labels(&[("span.http.status_code", Label::from(200i64))]))
+        .unwrap();
+    assert_eq!(ok.points, vec![(ts(0), 0.0), (ts(1), 2.0), (ts(2), 0.0)]);
 }
