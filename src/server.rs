@@ -351,8 +351,16 @@ async fn upkeep<M, W>(
     let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
     loop {
         tokio::select! {
-            _ = tick.tick() => maintain().await,
-            _ = flush_wanted() => maintain().await,
+            _ = tick.tick() => {}
+            _ = flush_wanted() => {}
+            _ = stop.changed() => return,
+        }
+        // Shutdown abandons a round mid-way, as a crash would (each flush,
+        // merge and drop commits through the manifest, and the WAL is kept
+        // until then), rather than holding the exit for a long merge or
+        // letting the runtime cancel its file I/O under it.
+        tokio::select! {
+            () = maintain() => {}
             _ = stop.changed() => return,
         }
     }

@@ -247,6 +247,25 @@ impl TracesEngine {
         Ok(out)
     }
 
+    /// About how many spans start in `[start_ns, end_ns]`: each part's
+    /// rows pro rata to how much of its time span the range covers, plus
+    /// every span in the heads. Lets a reader size its slices before it
+    /// reads anything.
+    pub fn estimate_spans(&self, start_ns: i64, end_ns: i64) -> u64 {
+        let snap = self.snapshot();
+        let mut total: f64 = snap.heads.iter().map(|h| h.span_count() as f64).sum();
+        for part in snap.parts.iter() {
+            let (lo, hi) = (part.min_ts.max(start_ns), part.max_ts.min(end_ns));
+            if hi < lo {
+                continue;
+            }
+            let width = (part.max_ts as f64 - part.min_ts as f64).max(1.0);
+            let share = ((hi as f64 - lo as f64).max(1.0) / width).min(1.0);
+            total += part.rows as f64 * share;
+        }
+        total.ceil() as u64
+    }
+
     /// Services with spans starting in `range` (all when `None`), sorted.
     pub fn services(&self, range_ns: Option<(i64, i64)>) -> Vec<String> {
         let snap = self.snapshot();

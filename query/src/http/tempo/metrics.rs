@@ -236,7 +236,11 @@ async fn feed(
         observe_all(engine, query, c, eval, &mut assembler, &mut total).await?;
         return Ok(total);
     }
-    let mut pending = vec![window];
+    // Start from slices the engine's estimate says fit the budget, so few
+    // scans are cut short and read again as halves.
+    let estimate = engine.estimate_spans(window.0, window.1);
+    let slices = (estimate / (SCAN_SPANS as u64 * 3 / 4)).saturating_add(1);
+    let mut pending = slices_of(window, slices);
     while let Some((from, to)) = pending.pop() {
         let c = Candidates::scan(engine, query, (from, to), SCAN_SPANS).await?;
         let long = to.saturating_sub(from) >= 2 * MIN_SLICE_NS;
@@ -252,6 +256,29 @@ async fn feed(
         observe_all(engine, query, c, eval, &mut assembler, &mut total).await?;
     }
     Ok(total)
+}
+
+/// `window` cut into about `n` consecutive inclusive slices of at least
+/// [`MIN_SLICE_NS`], latest first in the vector (it is used as a stack, so
+/// the earliest is read first).
+fn slices_of((from, to): (i64, i64), n: u64) -> Vec<(i64, i64)> {
+    let span = i128::from(to) - i128::from(from) + 1;
+    let n = i128::from(n.max(1)).min((span / i128::from(MIN_SLICE_NS)).max(1));
+    let mut out = Vec::new();
+    let mut start = i128::from(from);
+    for k in 1..=n {
+        let end = if k == n {
+            i128::from(to)
+        } else {
+            i128::from(from) + span * k / n - 1
+        };
+        if let (Ok(a), Ok(b)) = (i64::try_from(start), i64::try_from(end)) {
+            out.push((a, b));
+        }
+        start = end + 1;
+    }
+    out.reverse();
+    out
 }
 
 async fn observe_all(
@@ -369,6 +396,26 @@ mod tests {
             Some(1_700_000_000_000_000_000)
         );
         assert_eq!(parse_time("soon"), None);
+    }
+
+    #[test]
+    fn slices_cover_the_window_once() {
+        for (window, n) in [
+            ((0i64, 9_999_999_999i64), 3u64),
+            ((5, 5), 4),
+            ((-7, 1_000_000_000_000), 7),
+            ((i64::MIN, i64::MAX), 1_000),
+        ] {
+            let mut slices = slices_of(window, n);
+            slices.reverse();
+            assert_eq!(slices.first().map(|s| s.0), Some(window.0));
+            assert_eq!(slices.last().map(|s| s.1), Some(window.1));
+            for pair in slices.windows(2) {
+                assert_eq!(pair[0].1 + 1, pair[1].0, "{window:?} {n}");
+            }
+            assert!(slices.iter().all(|(a, b)| a <= b));
+            assert!(slices.len() as u64 <= n.max(1));
+        }
     }
 
     #[test]

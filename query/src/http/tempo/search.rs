@@ -29,8 +29,8 @@ const DEFAULT_SPSS: usize = 3;
 const MAX_LIMIT: usize = 5_000;
 const MAX_SPSS: usize = 1_000;
 /// Spans a search scans, pass by pass: the last bounds memory; a search
-/// that hits it says so in the log and answers from the newest data it
-/// read.
+/// that hits it says so in the log and answers from what it read (the
+/// heads and the newest parts first; within a part, in trace-id order).
 const SEARCH_SCAN_BUDGETS: &[usize] = &[20_000, 200_000];
 
 /// What Tempo puts in `rootServiceName` for a trace whose root span has
