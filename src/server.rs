@@ -360,8 +360,9 @@ async fn upkeep<M, W>(
         // until then), rather than holding the exit for a long merge or
         // letting the runtime cancel its file I/O under it.
         tokio::select! {
-            () = maintain() => {}
+            biased;
             _ = stop.changed() => return,
+            () = maintain() => {}
         }
     }
 }
