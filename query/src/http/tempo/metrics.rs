@@ -164,51 +164,48 @@ async fn range(state: &QueryState, params: &Params) -> Result<Json_, TempoError>
             .ok_or_else(|| TempoError::bad(format!("invalid step {v:?}")))?,
         None => default_step(start, end),
     };
-    let mut eval = MetricsEvaluator::range(&query, start, end, step).map_err(eval_error)?;
-    let engine = engine(state)?;
-    let cost = feed(&engine, &query, &mut eval).await?;
-    let limited = eval.series_limited();
-    let series: Vec<Json_> = eval
-        .finish()
-        .into_iter()
-        .filter_map(|s| {
-            let samples: Vec<Json_> = s
-                .points
-                .iter()
-                .filter(|(_, v)| v.is_finite())
-                .map(|(t, v)| json!({ "timestampMs": (t / 1_000_000).to_string(), "value": v }))
-                .collect();
-            (!samples.is_empty()).then(|| {
-                json!({
-                    "labels": labels(&s),
-                    "promLabels": prom_labels(&s),
-                    "samples": samples,
-                })
+    let eval = MetricsEvaluator::range(&query, start, end, step).map_err(eval_error)?;
+    answer(state, &query, eval, |s| {
+        let samples: Vec<Json_> = s
+            .points
+            .iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(t, v)| json!({ "timestampMs": (t / 1_000_000).to_string(), "value": v }))
+            .collect();
+        (!samples.is_empty()).then(|| {
+            json!({
+                "labels": labels(s),
+                "promLabels": prom_labels(s),
+                "samples": samples,
             })
         })
-        .collect();
-    Ok(with_status(
-        json!({ "series": series, "metrics": metrics(&cost) }),
-        &cost,
-        limited,
-    ))
+    })
+    .await
 }
 
 async fn instant(state: &QueryState, params: &Params) -> Result<Json_, TempoError> {
     let query = metrics_query(params)?;
     let (start, end) = time_range(params)?;
-    let mut eval = MetricsEvaluator::instant(&query, start, end).map_err(eval_error)?;
+    let eval = MetricsEvaluator::instant(&query, start, end).map_err(eval_error)?;
+    answer(state, &query, eval, |s| {
+        let value = s.points.first().map(|p| p.1).filter(|v| v.is_finite())?;
+        Some(json!({ "labels": labels(s), "value": value }))
+    })
+    .await
+}
+
+/// Runs `eval` over the stored spans and shapes each finished series with
+/// `series` (which may leave it out).
+async fn answer(
+    state: &QueryState,
+    query: &CompiledQuery,
+    mut eval: MetricsEvaluator<'_>,
+    series: impl Fn(&Series) -> Option<Json_>,
+) -> Result<Json_, TempoError> {
     let engine = engine(state)?;
-    let cost = feed(&engine, &query, &mut eval).await?;
+    let cost = feed(&engine, query, &mut eval).await?;
     let limited = eval.series_limited();
-    let series: Vec<Json_> = eval
-        .finish()
-        .into_iter()
-        .filter_map(|s| {
-            let value = s.points.first().map(|p| p.1).filter(|v| v.is_finite())?;
-            Some(json!({ "labels": labels(&s), "value": value }))
-        })
-        .collect();
+    let series: Vec<Json_> = eval.finish().iter().filter_map(series).collect();
     Ok(with_status(
         json!({ "series": series, "metrics": metrics(&cost) }),
         &cost,
