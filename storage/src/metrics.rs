@@ -60,6 +60,28 @@ impl Default for StorageMetrics {
 }
 
 impl StorageMetrics {
+    /// Logs and counts a failed background task (flush, compaction,
+    /// retention, deletion) of one signal; the next upkeep round retries.
+    /// Once its engine is closed the process is exiting and the runtime
+    /// cancels file I/O still in flight: that is the shutdown, not a
+    /// failure, and is neither logged as an error nor counted.
+    pub fn background_error(
+        &self,
+        signal: &'static str,
+        kind: &'static str,
+        closed: &std::sync::atomic::AtomicBool,
+        e: &crate::error::Error,
+    ) {
+        if closed.load(std::sync::atomic::Ordering::Acquire) {
+            tracing::info!(error = %e, signal, kind, "background work interrupted by shutdown");
+            return;
+        }
+        tracing::error!(error = %e, signal, kind, "background storage task failed");
+        self.background_errors
+            .get_or_create(&vec![("kind", kind)])
+            .inc();
+    }
+
     /// Creates the metrics and registers them in `registry`.
     pub fn new(registry: &mut Registry) -> Self {
         let m = Self::default();

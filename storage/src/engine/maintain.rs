@@ -136,17 +136,8 @@ impl MetricsEngine {
     }
 
     fn background_error(&self, kind: &'static str, e: &crate::error::Error) {
-        // After `close()` the process is exiting and the runtime cancels
-        // file I/O still in flight: that is the shutdown, not a failure.
-        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
-            tracing::info!(error = %e, kind, "background work interrupted by shutdown");
-            return;
-        }
-        tracing::error!(error = %e, kind, "background storage task failed");
         self.metrics
-            .background_errors
-            .get_or_create(&vec![("kind", kind)])
-            .inc();
+            .background_error("metrics", kind, &self.closed, e);
     }
 }
 

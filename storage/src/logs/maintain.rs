@@ -171,16 +171,6 @@ impl LogsEngine {
     }
 
     fn background_error(&self, kind: &'static str, e: &crate::error::Error) {
-        // After `close()` the process is exiting and the runtime cancels
-        // file I/O still in flight: that is the shutdown, not a failure.
-        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
-            tracing::info!(error = %e, kind, "background work interrupted by shutdown");
-            return;
-        }
-        tracing::error!(error = %e, kind, "background logs storage task failed");
-        self.metrics
-            .background_errors
-            .get_or_create(&vec![("kind", kind)])
-            .inc();
+        self.metrics.background_error("logs", kind, &self.closed, e);
     }
 }
