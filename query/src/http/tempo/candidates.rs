@@ -57,6 +57,8 @@ pub struct Candidates {
     groups: HashMap<TraceId, Vec<SpanRow>>,
     /// Whole-trace reads so far, against [`MAX_TRACE_READS`].
     reads: usize,
+    /// [`CompiledQuery::span_local`], worked out once: it walks the query.
+    span_local: bool,
     /// The scan stopped at its span budget.
     pub scan_truncated: bool,
     /// A trace was passed over for want of whole-trace reads.
@@ -95,6 +97,7 @@ impl Candidates {
             order: order.into_iter().map(|(_, id)| id).collect(),
             groups,
             reads: 0,
+            span_local: query.span_local(),
             scan_truncated: cost.truncated,
             reads_ran_out: false,
             cost,
@@ -116,7 +119,7 @@ impl Candidates {
         whole: bool,
     ) -> Result<Option<Trace>, TempoError> {
         let group = self.group(id);
-        if query.span_local() {
+        if self.span_local {
             let Some(mut partial) = assemble(assembler, id, &group) else {
                 return Ok(None);
             };
