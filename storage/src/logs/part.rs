@@ -35,9 +35,12 @@ use crate::part::{ObjectFileReader, PartMeta};
 /// The signal name used in paths.
 pub const SIGNAL: &str = "logs";
 const BATCH_ROWS: usize = 16 * 1024;
-/// Line pages stay small so that a needle search decompresses little
-/// beyond the pages holding its candidate rows.
-const LINE_PAGE_BYTES: usize = 256 << 10;
+/// Uncompressed size of a line page. zstd compresses each page on its own,
+/// so larger pages find more repeats (the benchmark's logs: 256 KiB pages
+/// 7.4×, 1 MiB 8.9×, 4 MiB 9.5× at level 9), while a needle search
+/// decompresses every page holding a candidate row; 1 MiB keeps that to
+/// about a millisecond per hit.
+const LINE_PAGE_BYTES: usize = 1 << 20;
 
 /// Path of a part's entries file.
 pub fn entries_path(meta: &PartMeta) -> ObjectPath {

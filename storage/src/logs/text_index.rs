@@ -7,8 +7,8 @@
 //! The index only narrows: a substring needle maps to constraints on whole
 //! tokens (see [`NeedleRuns`]) and every candidate row is re-checked.
 //!
-//! Long numbers and hex ids (timestamps, counters, trace ids, hashes) are
-//! not indexed: they are most of a log's distinct tokens, so they made the
+//! Long numbers and hex ids (timestamps, counters, trace ids, hashes, the
+//! fraction of a second in `…:30.109767272Z`) are not indexed: they are most of a log's distinct tokens, so they made the
 //! dictionary larger than the compressed lines and every substring lookup
 //! slow, while people seldom search for a fragment of one. A needle run
 //! that could lie inside such a token constrains nothing (see
@@ -53,7 +53,10 @@ const MAGIC_BLOCKS: &[u8; 4] = b"HTX2";
 /// once where rows would list it many times: postings shrink several-fold,
 /// and a hit costs re-checking a block's rows, which a rare needle can
 /// afford and a common one skips through the "most rows" rule anyway.
-const ROWS_PER_DOC: u32 = 32;
+/// A block stays well under one line page (about a thousand typical
+/// lines), so a hit decompresses the same pages it would with single rows.
+/// Going from 32 to 128 rows halved the index of the benchmark's logs.
+const ROWS_PER_DOC: u32 = 128;
 /// Memory the index writer's arena may use; it grows past this if a part
 /// needs more, since a part's index is always one segment.
 const WRITER_ARENA: usize = 32 << 20;
@@ -62,9 +65,14 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Shortest number or hex id left out of the index: shorter ones are few
-/// distinct values (status codes, ports, small counts) and cheap to keep.
-const MIN_UNINDEXED_ID: usize = 8;
+/// Shortest run of digits left out of the index: shorter numbers are few
+/// distinct values (status codes, ports, years, small counts) and cheap to
+/// keep; longer ones (ids, counters, sub-second fractions) are mostly
+/// distinct and would fill the dictionary.
+const MIN_UNINDEXED_NUMBER: usize = 5;
+/// Shortest hex id left out of the index; shorter all-hex tokens are as
+/// often words (`added`, `decade`) as ids.
+const MIN_UNINDEXED_HEX: usize = 8;
 
 fn is_lower_hex(b: u8) -> bool {
     b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
@@ -74,17 +82,37 @@ fn is_upper_hex(b: u8) -> bool {
     b.is_ascii_digit() || (b'A'..=b'F').contains(&b)
 }
 
-/// True for the tokens the index leaves out: at least
-/// [`MIN_UNINDEXED_ID`] long and all digits, or all hex digits of one case.
+fn is_one_case_hex(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| is_lower_hex(*b)) || bytes.iter().all(|b| is_upper_hex(*b))
+}
+
+/// `token` without one trailing letter, if it has one: a unit or zone
+/// letter glued to a number (`109767272Z`, `12345s`) leaves it as unique
+/// as the number.
+fn without_unit_letter(token: &[u8]) -> &[u8] {
+    match token.split_last() {
+        Some((last, rest)) if !rest.is_empty() && last.is_ascii_alphabetic() => rest,
+        _ => token,
+    }
+}
+
+/// True for the tokens the index leaves out: long numbers and hex ids of
+/// one case, each optionally followed by one letter.
 fn is_unindexed(token: &[u8]) -> bool {
-    token.len() >= MIN_UNINDEXED_ID
-        && (token.iter().all(|b| is_lower_hex(*b)) || token.iter().all(|b| is_upper_hex(*b)))
+    [token, without_unit_letter(token)].into_iter().any(|core| {
+        (core.len() >= MIN_UNINDEXED_NUMBER && core.iter().all(u8::is_ascii_digit))
+            || (core.len() >= MIN_UNINDEXED_HEX && is_one_case_hex(core))
+    })
 }
 
 /// True when `run` could be part of a token the index leaves out, so no
-/// prefix, suffix or infix constraint on it is safe.
+/// prefix, suffix or infix constraint on it is safe. Every substring of
+/// such a token is one-case hex, possibly followed by one letter.
 fn could_be_unindexed(run: &[u8]) -> bool {
-    run.iter().all(|b| is_lower_hex(*b)) || run.iter().all(|b| is_upper_hex(*b))
+    match run.split_last() {
+        Some((last, rest)) if last.is_ascii_alphabetic() => is_one_case_hex(rest),
+        _ => is_one_case_hex(run),
+    }
 }
 
 /// Token runs of `bytes`: (start, end) of each maximal run of token bytes.
@@ -709,6 +737,37 @@ mod tests {
     }
 
     #[test]
+    fn numbers_with_a_unit_or_zone_letter_are_left_out_too() {
+        assert!(is_unindexed(b"109767272Z"));
+        assert!(is_unindexed(b"12345"));
+        assert!(is_unindexed(b"12345s"));
+        assert!(is_unindexed(b"4bf92f3577b34da6Z"));
+        assert!(!is_unindexed(b"1234"));
+        assert!(!is_unindexed(b"2026"));
+        assert!(!is_unindexed(b"12ms"));
+        assert!(!is_unindexed(b"26T13"));
+        assert!(!is_unindexed(b"Z"));
+        // Every piece of a left-out token is recognised as possibly one.
+        for piece in ["Z", "9Z", "109767272", "767272Z", "b34da6Z", "F"] {
+            assert!(could_be_unindexed(piece.as_bytes()), "{piece}");
+        }
+        for piece in ["ms", "T13", "needle", "12ms"] {
+            assert!(!could_be_unindexed(piece.as_bytes()), "{piece}");
+        }
+        let index = build(&[
+            b"ts=2026-11-26T13:59:30.109767272Z level=info user=31266",
+            b"ts=2026-11-26T13:59:31.000000001Z level=warn took=12ms",
+        ]);
+        // The fraction and the id are not in the dictionary: no row may be
+        // ruled out on them.
+        assert_eq!(rows(&index, "109767272Z"), None);
+        assert_eq!(rows(&index, ".109767272Z lev"), Some(vec![0, 1]));
+        assert_eq!(rows(&index, "user=31266"), Some(vec![0]));
+        assert_eq!(rows(&index, " took=12ms"), Some(vec![1]));
+        assert_eq!(rows(&index, "T13:59"), Some(vec![0, 1]));
+    }
+
+    #[test]
     fn long_tokens_keep_their_rows_candidates() {
         let long = "x".repeat(MAX_TOKEN + 10);
         let line = format!("head {long}abc tail");
@@ -720,28 +779,51 @@ mod tests {
     #[test]
     fn a_hit_selects_its_whole_block() {
         let mut b = TextIndexBuilder::with_rows_per_doc(2).unwrap();
-        for line in ["x", "y", "z needle", "w", "q"] {
+        for line in ["x", "y", "z needle", "w", "qq"] {
             b.add(line.as_bytes()).unwrap();
         }
         let index = TextIndex::open(&b.finish().unwrap()).unwrap();
         assert_eq!(index.rows(), 5);
         assert_eq!(rows(&index, "needle"), Some(vec![2, 3]));
-        assert_eq!(rows(&index, "q"), Some(vec![4]));
+        assert_eq!(rows(&index, "qq"), Some(vec![4]));
         // No token spans two lines of a block.
         assert_eq!(rows(&index, "xy"), Some(vec![]));
         let default = {
             let mut b = TextIndexBuilder::new().unwrap();
-            for i in 0..40 {
+            for i in 0..ROWS_PER_DOC + 8 {
                 b.add(format!("line {i} word{i}").as_bytes()).unwrap();
             }
             TextIndex::open(&b.finish().unwrap()).unwrap()
         };
-        assert_eq!(rows(&default, "word35"), Some((ROWS_PER_DOC..40).collect()));
+        let last = format!("word{}", ROWS_PER_DOC + 3);
+        assert_eq!(
+            rows(&default, &last),
+            Some((ROWS_PER_DOC..ROWS_PER_DOC + 8).collect())
+        );
     }
 
     #[test]
     fn garbage_blob_is_an_error() {
         assert!(TextIndex::open(b"nope").is_err());
         assert!(TextIndex::open(b"HTX1\x05\0\0\0").is_err());
+    }
+
+    /// Index size for a sample file of lines (one per line), to compare
+    /// tokenisation rules: `HEARTH_INDEX_SAMPLE=/path cargo test -- --ignored`.
+    #[test]
+    #[ignore = "reads a sample file named by HEARTH_INDEX_SAMPLE"]
+    fn index_size_of_sample() {
+        let Ok(path) = std::env::var("HEARTH_INDEX_SAMPLE") else {
+            return;
+        };
+        let data = std::fs::read(path).unwrap();
+        let mut b = TextIndexBuilder::new().unwrap();
+        let mut lines = 0;
+        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            b.add(line).unwrap();
+            lines += 1;
+        }
+        let blob = b.finish().unwrap();
+        eprintln!("{lines} lines, index {} bytes", blob.len());
     }
 }
