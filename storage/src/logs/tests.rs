@@ -242,3 +242,38 @@ async fn a_resent_entry_is_returned_once() {
     engine.flush().await.unwrap();
     assert_eq!(scan(&engine, "a", &[]).await.len(), 2);
 }
+
+#[tokio::test]
+async fn flushed_parts_at_the_size_cap_are_rewritten_alone_at_the_merged_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DataStore::local(&dir.path().join("data")).unwrap();
+    let mut opts = LogsOptions::new(dir.path());
+    opts.max_merged_raw_bytes = 1;
+    let engine = LogsEngine::open(opts, store, StorageMetrics::default())
+        .await
+        .unwrap()
+        .0;
+    for (i, line) in [b"first part line" as &[u8], b"second part line"]
+        .into_iter()
+        .enumerate()
+    {
+        engine
+            .append(write(&[("app", "a")], &[(T0 + i as i64 * S, line)]))
+            .unwrap();
+        engine.flush().await.unwrap();
+    }
+    assert!(engine.parts().iter().all(|p| p.level == 0));
+    assert_eq!(engine.compact(true).await.unwrap(), 2);
+    let parts = engine.parts();
+    assert_eq!(parts.len(), 2, "nothing was merged across the cap");
+    assert!(parts.iter().all(|p| p.level == 1), "{parts:?}");
+    assert_eq!(
+        scan(&engine, "a", &["part"]).await,
+        vec![
+            (T0, b"first part line".to_vec()),
+            (T0 + S, b"second part line".to_vec())
+        ]
+    );
+    // Rewritten parts are not rewritten again.
+    assert_eq!(engine.compact(true).await.unwrap(), 0);
+}
