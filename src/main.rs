@@ -4,6 +4,7 @@ mod admin;
 mod alerting;
 mod config;
 mod server;
+mod status;
 mod telemetry;
 mod units;
 

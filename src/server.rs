@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use crate::admin;
 use crate::alerting::{Alerting, ConfigLoader};
 use crate::config::Config;
+use crate::status;
 use crate::telemetry::{Telemetry, count_requests, metrics_handler};
 
 /// How often flush, compaction and retention are considered.
@@ -93,6 +94,18 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
             promql: cfg.promql.clone(),
         }))
         .merge(alerting.routes())
+        .merge(status::routes(status::StatusState {
+            engines: admin::Engines {
+                metrics: engine.clone(),
+                logs: logs.clone(),
+                traces: traces.clone(),
+            },
+            config: Arc::new(cfg.clone()),
+            started: std::time::SystemTime::now(),
+        }))
+        .merge(hearth_ui::routes(hearth_ui::UiOptions {
+            dev_dir: std::env::var_os("HEARTH_UI_DIR").map(std::path::PathBuf::from),
+        }))
         .route(
             "/metrics",
             get(metrics_handler).with_state(telemetry.clone()),

@@ -16,8 +16,9 @@ use crate::retention;
 impl LogsEngine {
     /// Runs the compaction the policy asks for (or, with `force`, merges
     /// every day with more than one part), never building a part with more
-    /// than `max_merged_raw_bytes` of lines; a flushed part of that size is
-    /// rewritten alone. Returns the merges done.
+    /// than `max_merged_raw_bytes` of lines; a flushed part that the cap
+    /// leaves without a merge partner is rewritten alone. Returns the merges
+    /// done.
     pub async fn compact(&self, force: bool) -> Result<usize> {
         let planned: Vec<(Vec<PartMeta>, u64)> = {
             let mut manifest = self.manifest.lock().await;
@@ -34,15 +35,15 @@ impl LogsEngine {
                     .filter(|p| job.part_ids.contains(&p.id))
                     .cloned()
                     .partition(|p| p.raw_bytes >= self.opts.max_merged_raw_bytes);
-                // A flushed part already at the size cap has nothing to merge
-                // with, but it was written at the fast flush level; rewriting
-                // it alone at the merged level makes its lines about a fifth
-                // smaller for good.
-                for part in too_big.into_iter().filter(|p| p.level == 0) {
-                    planned.push((vec![part], manifest.allocate_part_id()));
-                }
-                for chunk in chunk_by_size(inputs, self.opts.max_merged_raw_bytes) {
-                    if chunk.len() >= 2 {
+                let mut chunks: Vec<Vec<PartMeta>> = too_big.into_iter().map(|p| vec![p]).collect();
+                chunks.extend(chunk_by_size(inputs, self.opts.max_merged_raw_bytes));
+                for chunk in chunks {
+                    // A flushed part left without a merge partner by the size
+                    // cap was written at the fast flush level; rewriting it
+                    // alone at the merged level makes its lines about a fifth
+                    // smaller for good.
+                    let lone_flushed = chunk.len() == 1 && chunk[0].level == 0;
+                    if chunk.len() >= 2 || lone_flushed {
                         planned.push((chunk, manifest.allocate_part_id()));
                     }
                 }

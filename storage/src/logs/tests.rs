@@ -245,10 +245,17 @@ async fn a_resent_entry_is_returned_once() {
 
 #[tokio::test]
 async fn flushed_parts_at_the_size_cap_are_rewritten_alone_at_the_merged_level() {
+    // 1: each part is over the cap; 20: each is under it, but no two fit.
+    for cap in [1, 20] {
+        rewrite_lone_flushed_parts(cap).await;
+    }
+}
+
+async fn rewrite_lone_flushed_parts(cap: u64) {
     let dir = tempfile::tempdir().unwrap();
     let store = DataStore::local(&dir.path().join("data")).unwrap();
     let mut opts = LogsOptions::new(dir.path());
-    opts.max_merged_raw_bytes = 1;
+    opts.max_merged_raw_bytes = cap;
     let engine = LogsEngine::open(opts, store, StorageMetrics::default())
         .await
         .unwrap()
@@ -263,7 +270,8 @@ async fn flushed_parts_at_the_size_cap_are_rewritten_alone_at_the_merged_level()
         engine.flush().await.unwrap();
     }
     assert!(engine.parts().iter().all(|p| p.level == 0));
-    assert_eq!(engine.compact(true).await.unwrap(), 2);
+    assert!(engine.parts().iter().all(|p| p.raw_bytes > cap / 2));
+    assert_eq!(engine.compact(true).await.unwrap(), 2, "cap {cap}");
     let parts = engine.parts();
     assert_eq!(parts.len(), 2, "nothing was merged across the cap");
     assert!(parts.iter().all(|p| p.level == 1), "{parts:?}");
