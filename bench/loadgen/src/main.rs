@@ -17,9 +17,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use hearth_bench_push::{Endpoint, Outcome, PushCounters, post};
 use hearth_ingest::proto::remote_v1::Sample;
 use prost::Message;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 
 use series::{Instance, SERIES_PER_INSTANCE};
 
@@ -71,23 +72,11 @@ struct Args {
 /// Counters shared by all senders.
 #[derive(Default)]
 struct Stats {
+    push: PushCounters,
     samples_sent: AtomicU64,
-    requests: AtomicU64,
     bytes_sent: AtomicU64,
-    retries: AtomicU64,
     errors_4xx: AtomicU64,
     samples_rejected_4xx: AtomicU64,
-    failed_requests: AtomicU64,
-    first_error: Mutex<Option<String>>,
-}
-
-impl Stats {
-    async fn note_error(&self, message: String) {
-        let mut first = self.first_error.lock().await;
-        if first.is_none() {
-            *first = Some(message);
-        }
-    }
 }
 
 /// Appends one `WriteRequest.timeseries` entry (field 1) holding `labels`
@@ -216,91 +205,36 @@ async fn send_all(
     stats: Arc<Stats>,
     mut rx: mpsc::Receiver<Body>,
 ) {
+    let endpoint = Endpoint {
+        url: args.url.clone(),
+        headers: vec![
+            ("Content-Encoding", "snappy"),
+            ("Content-Type", "application/x-protobuf"),
+            ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+            ("User-Agent", "hearth-loadgen/0.1"),
+        ],
+        max_retry: Duration::from_secs(args.max_retry_secs),
+        backoff,
+    };
     while let Some(body) = rx.recv().await {
+        let (len, samples) = (body.data.len() as u64, body.samples);
         if args.dry_run {
-            stats
-                .samples_sent
-                .fetch_add(body.samples, Ordering::Relaxed);
-            stats.requests.fetch_add(1, Ordering::Relaxed);
-            stats
-                .bytes_sent
-                .fetch_add(body.data.len() as u64, Ordering::Relaxed);
-            continue;
-        }
-        send_one(&client, &args, &stats, body).await;
-    }
-}
-
-async fn send_one(client: &reqwest::Client, args: &Args, stats: &Stats, body: Body) {
-    let started = Instant::now();
-    let deadline = Duration::from_secs(args.max_retry_secs);
-    let len = body.data.len() as u64;
-    let payload = bytes::Bytes::from(body.data);
-    let mut attempt = 0u32;
-    loop {
-        let result = client
-            .post(&args.url)
-            .header("Content-Encoding", "snappy")
-            .header("Content-Type", "application/x-protobuf")
-            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .header("User-Agent", "hearth-loadgen/0.1")
-            .body(payload.clone())
-            .send()
-            .await;
-        stats.requests.fetch_add(1, Ordering::Relaxed);
-        let wait = match result {
-            Ok(resp) => {
-                let status = resp.status();
-                if status.is_success() {
-                    stats
-                        .samples_sent
-                        .fetch_add(body.samples, Ordering::Relaxed);
-                    stats.bytes_sent.fetch_add(len, Ordering::Relaxed);
-                    // Drain the body so the connection is reused.
-                    let _ = resp.bytes().await;
-                    return;
-                }
-                let retry_after = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .map(|s| Duration::from_secs_f64(s.clamp(0.0, 10.0)));
-                let text = resp.text().await.unwrap_or_default();
-                let snippet: String = text.chars().take(300).collect();
-                if status.as_u16() == 429 || status.is_server_error() {
-                    if attempt == 0 {
-                        stats
-                            .note_error(format!("{status} (retried): {snippet}"))
-                            .await;
-                    }
-                    retry_after.unwrap_or_else(|| backoff(attempt))
-                } else {
+            stats.push.requests.fetch_add(1, Ordering::Relaxed);
+        } else {
+            match post(&client, &endpoint, &stats.push, body.data.into()).await {
+                Outcome::Accepted(_) => {}
+                Outcome::Refused => {
                     stats.errors_4xx.fetch_add(1, Ordering::Relaxed);
                     stats
                         .samples_rejected_4xx
-                        .fetch_add(body.samples, Ordering::Relaxed);
-                    stats.note_error(format!("{status}: {snippet}")).await;
-                    return;
+                        .fetch_add(samples, Ordering::Relaxed);
+                    continue;
                 }
+                Outcome::GaveUp => continue,
             }
-            Err(e) => {
-                if attempt == 0 {
-                    stats.note_error(format!("transport (retried): {e}")).await;
-                }
-                backoff(attempt)
-            }
-        };
-        if started.elapsed() + wait > deadline {
-            stats.failed_requests.fetch_add(1, Ordering::Relaxed);
-            stats
-                .note_error(format!("gave up after {attempt} retries"))
-                .await;
-            return;
         }
-        stats.retries.fetch_add(1, Ordering::Relaxed);
-        attempt = attempt.saturating_add(1);
-        tokio::time::sleep(wait).await;
+        stats.samples_sent.fetch_add(samples, Ordering::Relaxed);
+        stats.bytes_sent.fetch_add(len, Ordering::Relaxed);
     }
 }
 
@@ -389,7 +323,7 @@ async fn main() -> Result<()> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let sent = stats.samples_sent.load(Ordering::Relaxed);
-    let first_error = stats.first_error.lock().await.clone();
+    let first_error = stats.push.first_error().await;
     let summary = serde_json::json!({
         "url": args.url,
         "dry_run": args.dry_run,
@@ -399,14 +333,14 @@ async fn main() -> Result<()> {
         "last_ts_ms": end_ms,
         "samples_expected": steps * args.series as u64,
         "samples_sent": sent,
-        "requests": stats.requests.load(Ordering::Relaxed),
+        "requests": stats.push.requests.load(Ordering::Relaxed),
         "compressed_bytes_sent": stats.bytes_sent.load(Ordering::Relaxed),
         "seconds": (seconds * 1000.0).round() / 1000.0,
         "samples_per_sec": (sent as f64 / seconds).round(),
-        "retries": stats.retries.load(Ordering::Relaxed),
+        "retries": stats.push.retries.load(Ordering::Relaxed),
         "errors_4xx": stats.errors_4xx.load(Ordering::Relaxed),
         "samples_rejected_4xx": stats.samples_rejected_4xx.load(Ordering::Relaxed),
-        "failed_requests": stats.failed_requests.load(Ordering::Relaxed),
+        "failed_requests": stats.push.failed_requests.load(Ordering::Relaxed),
         "first_error": first_error,
         "generator_error": generator_error,
     });

@@ -319,7 +319,7 @@ async fn push(args: &Args, cfg: Config) -> Result<()> {
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let first_error = stats.first_error.lock().await.clone();
+    let first_error = stats.push.first_error().await;
     let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
     let mut summary = match &outcome {
         Some((gen_, tally, first_ts, last_ts)) => base_summary(
@@ -333,18 +333,18 @@ async fn push(args: &Args, cfg: Config) -> Result<()> {
         ),
         None => json!({"mode": "push", "seconds": seconds}),
     };
-    let errors = load(&stats.errors_4xx) + load(&stats.failed_requests);
+    let errors = load(&stats.errors_4xx) + load(&stats.push.failed_requests);
     summary["url"] = json!(args.url);
     summary["connections"] = json!(args.connections);
     summary["batch_bytes"] = json!(args.batch_bytes);
     summary["lines_acked"] = json!(load(&stats.lines_acked));
-    summary["requests"] = json!(load(&stats.requests));
+    summary["requests"] = json!(load(&stats.push.requests));
     summary["compressed_bytes_sent"] = json!(load(&stats.compressed_bytes));
-    summary["retries"] = json!(load(&stats.retries));
+    summary["retries"] = json!(load(&stats.push.retries));
     summary["errors"] = json!(errors);
     summary["errors_4xx"] = json!(load(&stats.errors_4xx));
     summary["lines_rejected_4xx"] = json!(load(&stats.lines_rejected_4xx));
-    summary["failed_requests"] = json!(load(&stats.failed_requests));
+    summary["failed_requests"] = json!(load(&stats.push.failed_requests));
     summary["first_error"] = json!(first_error);
     summary["generator_error"] = json!(generator_error);
     println!("{summary}");

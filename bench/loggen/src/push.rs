@@ -6,12 +6,13 @@
 //! as Promtail and Alloy keep a stream on one batch queue.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use hearth_bench_push::{Endpoint, Outcome, PushCounters, post};
 use hearth_ingest::proto::loki_push::{EntryAdapter, PushRequest, StreamAdapter, Timestamp};
 use prost::Message;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 
 /// One compressed request.
 pub struct Body {
@@ -94,23 +95,11 @@ impl Batcher {
 /// Counters shared by all senders.
 #[derive(Default)]
 pub struct Stats {
+    pub push: PushCounters,
     pub lines_acked: AtomicU64,
-    pub requests: AtomicU64,
     pub compressed_bytes: AtomicU64,
-    pub retries: AtomicU64,
     pub errors_4xx: AtomicU64,
     pub lines_rejected_4xx: AtomicU64,
-    pub failed_requests: AtomicU64,
-    pub first_error: Mutex<Option<String>>,
-}
-
-impl Stats {
-    async fn note_error(&self, message: String) {
-        let mut first = self.first_error.lock().await;
-        if first.is_none() {
-            *first = Some(message);
-        }
-    }
 }
 
 /// Where and how to send.
@@ -128,86 +117,34 @@ pub async fn send_all(
     stats: std::sync::Arc<Stats>,
     mut rx: mpsc::Receiver<Body>,
 ) {
+    let endpoint = Endpoint {
+        url: target.url.clone(),
+        headers: vec![
+            ("Content-Type", "application/x-protobuf"),
+            ("User-Agent", "hearth-loggen/0.1"),
+        ],
+        max_retry: target.max_retry,
+        backoff,
+    };
     while let Some(body) = rx.recv().await {
+        let (len, lines) = (body.data.len() as u64, body.lines);
         if target.dry_run {
-            stats.lines_acked.fetch_add(body.lines, Ordering::Relaxed);
-            stats.requests.fetch_add(1, Ordering::Relaxed);
-            stats
-                .compressed_bytes
-                .fetch_add(body.data.len() as u64, Ordering::Relaxed);
-            continue;
-        }
-        send_one(&client, &target, &stats, body).await;
-    }
-}
-
-async fn send_one(client: &reqwest::Client, target: &Target, stats: &Stats, body: Body) {
-    let started = Instant::now();
-    let len = body.data.len() as u64;
-    let payload = bytes::Bytes::from(body.data);
-    let mut attempt = 0u32;
-    loop {
-        let result = client
-            .post(&target.url)
-            .header("Content-Type", "application/x-protobuf")
-            .header("User-Agent", "hearth-loggen/0.1")
-            .body(payload.clone())
-            .send()
-            .await;
-        stats.requests.fetch_add(1, Ordering::Relaxed);
-        let wait = match result {
-            Ok(resp) => {
-                let status = resp.status();
-                if status.is_success() {
-                    stats.lines_acked.fetch_add(body.lines, Ordering::Relaxed);
-                    stats.compressed_bytes.fetch_add(len, Ordering::Relaxed);
-                    // Drain the body so the connection is reused.
-                    let _ = resp.bytes().await;
-                    return;
-                }
-                let retry_after = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .map(|s| Duration::from_secs_f64(s.clamp(0.0, 10.0)));
-                let text = resp.text().await.unwrap_or_default();
-                let snippet: String = text.chars().take(300).collect();
-                if status.as_u16() == 429 || status.is_server_error() {
-                    if attempt == 0 {
-                        stats
-                            .note_error(format!("{status} (retried): {snippet}"))
-                            .await;
-                    }
-                    retry_after.unwrap_or_else(|| backoff(attempt))
-                } else {
+            stats.push.requests.fetch_add(1, Ordering::Relaxed);
+        } else {
+            match post(&client, &endpoint, &stats.push, body.data.into()).await {
+                Outcome::Accepted(_) => {}
+                Outcome::Refused => {
                     // A 400 from Loki may mean only some entries were
                     // refused; the whole request is counted, and reported.
                     stats.errors_4xx.fetch_add(1, Ordering::Relaxed);
-                    stats
-                        .lines_rejected_4xx
-                        .fetch_add(body.lines, Ordering::Relaxed);
-                    stats.note_error(format!("{status}: {snippet}")).await;
-                    return;
+                    stats.lines_rejected_4xx.fetch_add(lines, Ordering::Relaxed);
+                    continue;
                 }
+                Outcome::GaveUp => continue,
             }
-            Err(e) => {
-                if attempt == 0 {
-                    stats.note_error(format!("transport (retried): {e}")).await;
-                }
-                backoff(attempt)
-            }
-        };
-        if started.elapsed() + wait > target.max_retry {
-            stats.failed_requests.fetch_add(1, Ordering::Relaxed);
-            stats
-                .note_error(format!("gave up after {attempt} retries"))
-                .await;
-            return;
         }
-        stats.retries.fetch_add(1, Ordering::Relaxed);
-        attempt = attempt.saturating_add(1);
-        tokio::time::sleep(wait).await;
+        stats.lines_acked.fetch_add(lines, Ordering::Relaxed);
+        stats.compressed_bytes.fetch_add(len, Ordering::Relaxed);
     }
 }
 

@@ -189,7 +189,7 @@ async fn run(args: Args, plan: Plan) -> Result<i32> {
     }
     let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
     let errors =
-        load(&stats.errors_4xx) + load(&stats.failed_requests) + load(&stats.partial_success);
+        load(&stats.errors_4xx) + load(&stats.push.failed_requests) + load(&stats.partial_success);
     let spans_sent = load(&stats.spans_acked);
     let round = |x: f64, places: i32| {
         let f = 10f64.powi(places);
@@ -207,20 +207,20 @@ async fn run(args: Args, plan: Plan) -> Result<i32> {
         "slow_traces_over_500ms": tally.slow_traces,
         "max_spans_per_trace": tally.max_trace_spans,
         "mean_spans_per_trace": round(tally.spans as f64 / tally.traces.max(1) as f64, 2),
-        "requests": load(&stats.requests),
+        "requests": load(&stats.push.requests),
         "bodies": tally.bodies,
         "protobuf_bytes": tally.protobuf_bytes,
         "protobuf_bytes_sent": load(&stats.bytes_acked),
         "protobuf_bytes_per_span": round(tally.protobuf_bytes as f64 / tally.spans.max(1) as f64, 1),
         "seconds": round(seconds, 3),
         "spans_per_sec": round(spans_sent as f64 / seconds.max(1e-9), 0),
-        "retries": load(&stats.retries),
+        "retries": load(&stats.push.retries),
         "errors": errors,
         "errors_4xx": load(&stats.errors_4xx),
-        "failed_requests": load(&stats.failed_requests),
+        "failed_requests": load(&stats.push.failed_requests),
         "partial_success_responses": load(&stats.partial_success),
         "spans_rejected": load(&stats.spans_rejected),
-        "first_error": stats.first_error.lock().await.clone(),
+        "first_error": stats.push.first_error().await,
         "generator_error": generator_error,
         "connections": args.connections,
         "batch_spans": plan.batch_spans,

@@ -4,11 +4,12 @@
 //! 503 when its head is over budget).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use hearth_bench_push::{Endpoint, Outcome, PushCounters, post};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 
 /// One request body.
 pub struct Body {
@@ -19,26 +20,14 @@ pub struct Body {
 /// Counters shared by every connection.
 #[derive(Default)]
 pub struct Stats {
+    pub push: PushCounters,
     pub spans_acked: AtomicU64,
-    pub requests: AtomicU64,
     pub bytes_acked: AtomicU64,
-    pub retries: AtomicU64,
     pub errors_4xx: AtomicU64,
-    pub failed_requests: AtomicU64,
     /// Spans lost to a 4xx, a given-up request, or refused in a 200's
     /// partial success.
     pub spans_rejected: AtomicU64,
     pub partial_success: AtomicU64,
-    pub first_error: Mutex<Option<String>>,
-}
-
-impl Stats {
-    async fn note_error(&self, message: String) {
-        let mut first = self.first_error.lock().await;
-        if first.is_none() {
-            *first = Some(message);
-        }
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -55,108 +44,61 @@ pub async fn send_all(
     stats: std::sync::Arc<Stats>,
     mut rx: mpsc::Receiver<Body>,
 ) {
+    let endpoint = Endpoint {
+        url: target.url.clone(),
+        headers: vec![
+            ("Content-Type", "application/x-protobuf"),
+            ("User-Agent", "hearth-tracegen/0.1"),
+        ],
+        max_retry: target.max_retry,
+        backoff,
+    };
     while let Some(body) = rx.recv().await {
-        if target.dry_run {
-            stats.spans_acked.fetch_add(body.spans, Ordering::Relaxed);
-            stats.requests.fetch_add(1, Ordering::Relaxed);
-            stats
-                .bytes_acked
-                .fetch_add(body.data.len() as u64, Ordering::Relaxed);
-            continue;
-        }
-        send_one(&client, &target, &stats, body).await;
+        let (len, spans) = (body.data.len() as u64, body.spans);
+        let rejected = if target.dry_run {
+            stats.push.requests.fetch_add(1, Ordering::Relaxed);
+            0
+        } else {
+            match post(&client, &endpoint, &stats.push, body.data).await {
+                Outcome::Accepted(answer) => partially_refused(&stats, &answer).await,
+                Outcome::Refused => {
+                    stats.errors_4xx.fetch_add(1, Ordering::Relaxed);
+                    stats.spans_rejected.fetch_add(spans, Ordering::Relaxed);
+                    continue;
+                }
+                Outcome::GaveUp => {
+                    stats.spans_rejected.fetch_add(spans, Ordering::Relaxed);
+                    continue;
+                }
+            }
+        };
+        stats
+            .spans_acked
+            .fetch_add(spans.saturating_sub(rejected), Ordering::Relaxed);
+        stats.bytes_acked.fetch_add(len, Ordering::Relaxed);
     }
 }
 
-async fn send_one(client: &reqwest::Client, target: &Target, stats: &Stats, body: Body) {
-    let started = Instant::now();
-    let mut attempt = 0u32;
-    loop {
-        let result = client
-            .post(&target.url)
-            .header("Content-Type", "application/x-protobuf")
-            .header("User-Agent", "hearth-tracegen/0.1")
-            .body(body.data.clone())
-            .send()
-            .await;
-        stats.requests.fetch_add(1, Ordering::Relaxed);
-        let wait = match result {
-            Ok(resp) => {
-                let status = resp.status();
-                if status.is_success() {
-                    // Reading the whole answer also frees the connection
-                    // for the next request.
-                    let answer = resp.bytes().await.unwrap_or_default();
-                    let refused = ExportTraceServiceResponse::decode(answer.as_ref())
-                        .ok()
-                        .and_then(|r| r.partial_success)
-                        .filter(|p| p.rejected_spans > 0 || !p.error_message.is_empty());
-                    let rejected = refused
-                        .as_ref()
-                        .map_or(0, |p| p.rejected_spans.max(0) as u64);
-                    if let Some(p) = refused {
-                        stats.partial_success.fetch_add(1, Ordering::Relaxed);
-                        stats.spans_rejected.fetch_add(rejected, Ordering::Relaxed);
-                        stats
-                            .note_error(format!(
-                                "partial success, {} spans rejected: {}",
-                                p.rejected_spans, p.error_message
-                            ))
-                            .await;
-                    }
-                    stats
-                        .spans_acked
-                        .fetch_add(body.spans.saturating_sub(rejected), Ordering::Relaxed);
-                    stats
-                        .bytes_acked
-                        .fetch_add(body.data.len() as u64, Ordering::Relaxed);
-                    return;
-                }
-                let retry_after = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .map(|s| Duration::from_secs_f64(s.clamp(0.0, 10.0)));
-                let text = resp.text().await.unwrap_or_default();
-                let snippet: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-                if status.as_u16() == 429 || status.is_server_error() {
-                    if attempt == 0 {
-                        stats
-                            .note_error(format!("{status} (retried): {snippet}"))
-                            .await;
-                    }
-                    retry_after.unwrap_or_else(|| backoff(attempt))
-                } else {
-                    stats.errors_4xx.fetch_add(1, Ordering::Relaxed);
-                    stats
-                        .spans_rejected
-                        .fetch_add(body.spans, Ordering::Relaxed);
-                    stats.note_error(format!("{status}: {snippet}")).await;
-                    return;
-                }
-            }
-            Err(e) => {
-                if attempt == 0 {
-                    stats.note_error(format!("transport (retried): {e}")).await;
-                }
-                backoff(attempt)
-            }
-        };
-        if started.elapsed() + wait > target.max_retry {
-            stats.failed_requests.fetch_add(1, Ordering::Relaxed);
-            stats
-                .spans_rejected
-                .fetch_add(body.spans, Ordering::Relaxed);
-            stats
-                .note_error(format!("gave up after {attempt} retries"))
-                .await;
-            return;
-        }
-        stats.retries.fetch_add(1, Ordering::Relaxed);
-        attempt = attempt.saturating_add(1);
-        tokio::time::sleep(wait).await;
-    }
+/// Spans a 200 answer's partial success refused (counted and noted).
+async fn partially_refused(stats: &Stats, answer: &[u8]) -> u64 {
+    let Some(p) = ExportTraceServiceResponse::decode(answer)
+        .ok()
+        .and_then(|r| r.partial_success)
+        .filter(|p| p.rejected_spans > 0 || !p.error_message.is_empty())
+    else {
+        return 0;
+    };
+    let rejected = p.rejected_spans.max(0) as u64;
+    stats.partial_success.fetch_add(1, Ordering::Relaxed);
+    stats.spans_rejected.fetch_add(rejected, Ordering::Relaxed);
+    stats
+        .push
+        .note_error(format!(
+            "partial success, {} spans rejected: {}",
+            p.rejected_spans, p.error_message
+        ))
+        .await;
+    rejected
 }
 
 /// 100 ms doubling to 5 s: an OTLP exporter's schedule, shortened so a
