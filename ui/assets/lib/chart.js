@@ -1,7 +1,7 @@
 // Time-series charts drawn by uPlot (vendored in /ui/vendor, loaded before
 // the modules). One helper for line, stacked-area and bar charts.
 import { h } from './dom.js';
-import { formatTime } from './time.js';
+import { formatDuration, formatTime } from './time.js';
 
 export const PALETTE = [
   '#3b82f6', '#e8642c', '#22a06b', '#d946ef', '#eab308',
@@ -33,9 +33,16 @@ export function align(series) {
   return { x, ys };
 }
 
+/** The `range`/`end` URL params of a selected time span (unix seconds). */
+export function zoomParams(start, end) {
+  return { range: formatDuration(Math.max(1, end - start)), end: String(Math.round(end)) };
+}
+
 /** Draws `series` ([{label, points}]) into `container`. Options: stacked,
- *  bars, height, title. Returns { destroy }. */
-export function timeChart(container, series, { stacked = false, bars = false, height = 280 } = {}) {
+ *  bars, height, and onZoom({range, end}), called when the user drags
+ *  across the chart (the page then changes its range, so Back undoes the
+ *  zoom). Returns { destroy }. */
+export function timeChart(container, series, { stacked = false, bars = false, height = 280, onZoom = null } = {}) {
   const uPlot = window.uPlot;
   if (!uPlot) throw new Error('the chart library did not load');
   const { x, ys } = align(series);
@@ -59,7 +66,18 @@ export function timeChart(container, series, { stacked = false, bars = false, he
     height,
     scales: { x: { time: true } },
     legend: { live: true },
-    cursor: { drag: { x: true, y: false } },
+    // With onZoom the page owns the range: a drag selects, it does not
+    // rescale the chart on its own.
+    cursor: { drag: { x: true, y: false, setScale: !onZoom } },
+    hooks: onZoom ? {
+      setSelect: [(u) => {
+        if (u.select.width < 4) return;
+        const start = u.posToVal(u.select.left, 'x');
+        const end = u.posToVal(u.select.left + u.select.width, 'x');
+        u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+        onZoom(zoomParams(start, end));
+      }],
+    } : {},
     axes: [
       { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' } },
       { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, values: (u, vals) => vals.map(formatValue), size: 60 },

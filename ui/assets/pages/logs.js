@@ -139,9 +139,12 @@ export function render(main, route) {
     const volEl = h('div', { class: 'logs-volume', 'data-testid': 'logs-volume' });
     const listEl = h('div', { class: 'log-lines', 'data-testid': 'log-lines' });
     const stats = h('p', { class: 'muted logs-stats' }, statsText(entries.length, streams.length, data, opts.limit));
-    clearOut(stats, volEl, listEl);
-    list = { el: listEl, keys: summaryKeys(streams), query: q, entries: new WeakMap() };
+    const more = h('button', { type: 'button', class: 'logs-more', 'data-testid': 'logs-more', hidden: true },
+      opts.direction === 'forward' ? 'Load newer lines' : 'Load older lines');
+    clearOut(stats, volEl, listEl, more);
+    list = { el: listEl, keys: summaryKeys(streams), query: q, entries: new WeakMap(), seen: new Set() };
     fillList(entries);
+    pageOn(q, entries, opts, more, stats, signal);
     const vol = await volume;
     if (signal.aborted || !volEl.isConnected) return;
     if (vol.error) {
@@ -155,16 +158,51 @@ export function render(main, route) {
       return;
     }
     try {
-      charts.push(timeChart(volEl, series, { bars: true, stacked: true, height: 130 }));
+      charts.push(timeChart(volEl, series, { bars: true, stacked: true, height: 130, onZoom: (z) => go(z) }));
     } catch (e) {
       append(volEl, h('p', { class: 'muted' }, `No volume histogram: ${e.message}`));
     }
   }
 
+  // Paging as Grafana does: the next request starts at the last line
+  // shown (that nanosecond included, since several lines may share it)
+  // and lines already listed are dropped.
+  function pageOn(q, first, opts, more, stats, signal) {
+    let last = first.length ? first[first.length - 1].ts : null;
+    let shown = first.length;
+    const backward = opts.direction !== 'forward';
+    more.hidden = !last || first.length < opts.limit;
+    more.onclick = async () => {
+      more.disabled = true;
+      try {
+        const bound = backward
+          ? { start: ns(opts.start), end: (BigInt(last) + 1n).toString() }
+          : { start: last, end: ns(opts.end) };
+        const data = await api('/loki/api/v1/query_range', {
+          query: q, ...bound, limit: opts.limit, direction: opts.direction,
+        }, { signal, headers: CATEGORIZE });
+        const page = entriesFromStreams(data.result || [], backward);
+        const fresh = page.filter((e) => !list.seen.has(entryKey(e)));
+        fillList(fresh);
+        shown += fresh.length;
+        if (page.length) last = page[page.length - 1].ts;
+        stats.textContent = `${shown} lines shown`;
+        more.hidden = fresh.length === 0 || page.length < opts.limit;
+      } catch (e) {
+        if (!isAbort(e)) more.replaceWith(errorBox(e));
+      } finally {
+        more.disabled = false;
+      }
+    };
+  }
+
   function fillList(entries) {
     const frag = document.createDocumentFragment();
-    for (const e of entries) frag.append(rowFor(e));
-    if (!entries.length) frag.append(h('p', { class: 'muted log-empty' }, 'No lines match.'));
+    for (const e of entries) {
+      list.seen.add(entryKey(e));
+      frag.append(rowFor(e));
+    }
+    if (!entries.length && !list.el.children.length) frag.append(h('p', { class: 'muted log-empty' }, 'No lines match.'));
     list.el.append(frag);
   }
 
@@ -202,7 +240,7 @@ export function render(main, route) {
     const holder = h('div', { class: 'panel logs-chart', 'data-testid': 'logs-chart' });
     clearOut(h('p', { class: 'muted logs-stats' },
       `${series.length} series · step ${step}s${execText(data)}`), holder);
-    charts.push(timeChart(holder, series, { height: 300 }));
+    charts.push(timeChart(holder, series, { height: 300, onZoom: (z) => go(z) }));
   }
 
   // Buckets with no lines are absent from the answer; zeros keep the bars
@@ -282,7 +320,7 @@ export function render(main, route) {
     if (!list || list.query !== q) {
       const listEl = h('div', { class: 'log-lines', 'data-testid': 'log-lines' });
       clearOut(listEl);
-      list = { el: listEl, keys: ['service', 'job'], query: q, entries: new WeakMap(), tailOnly: true };
+      list = { el: listEl, keys: ['service', 'job'], query: q, entries: new WeakMap(), seen: new Set(), tailOnly: true };
     }
     const proto = window.location.protocol === 'https:' ? 'wss' : 'ws';
     const qs = new URLSearchParams({ query: q, start: ns(Date.now() / 1000), limit: limitSel.value });
@@ -430,6 +468,10 @@ export function render(main, route) {
       charts = [];
     },
   };
+}
+
+function entryKey(e) {
+  return `${e.ts}\u0000${JSON.stringify(e.stream)}\u0000${e.line}`;
 }
 
 function levelRank(name) {

@@ -423,7 +423,9 @@ export function render(main, route) {
       replace(results, out, box);
       const small = window.matchMedia('(max-width: 640px)').matches;
       try {
-        chart = timeChart(box, series, { stacked: params.get('stacked') === '1', height: small ? 240 : 320 });
+        chart = timeChart(box, series, {
+          stacked: params.get('stacked') === '1', height: small ? 240 : 320, onZoom: (z) => commit(z),
+        });
       } catch (e) {
         results.append(errorBox(e));
       }
