@@ -34,6 +34,17 @@ pub struct Alerting {
     manual_clock: Option<Arc<ManualClock>>,
     engine: EngineCell,
     load_config: ConfigLoader,
+    last_reload: parking_lot::Mutex<ReloadOutcome>,
+}
+
+/// How the last configuration load went (start-up counts as one), for
+/// `/api/v1/status/runtimeinfo`.
+#[derive(Clone, Copy, Debug)]
+pub struct ReloadOutcome {
+    /// Whether the configuration in force is the one last asked for.
+    pub success: bool,
+    /// When the configuration in force was loaded.
+    pub loaded_at: std::time::SystemTime,
 }
 
 impl Alerting {
@@ -99,12 +110,31 @@ impl Alerting {
             manual_clock,
             engine,
             load_config,
+            last_reload: parking_lot::Mutex::new(ReloadOutcome {
+                success: true,
+                loaded_at: std::time::SystemTime::now(),
+            }),
         }))
     }
 
     /// Re-reads the configuration and rule files. On any error the running
     /// rules stay and the error is returned.
     pub async fn reload(&self) -> Result<usize, String> {
+        let outcome = self.try_reload().await;
+        let mut last = self.last_reload.lock();
+        last.success = outcome.is_ok();
+        if outcome.is_ok() {
+            last.loaded_at = std::time::SystemTime::now();
+        }
+        outcome
+    }
+
+    /// How the last configuration load went.
+    pub fn last_reload(&self) -> ReloadOutcome {
+        *self.last_reload.lock()
+    }
+
+    async fn try_reload(&self) -> Result<usize, String> {
         let cfg = (self.load_config)().map_err(|e| format!("{e:#}"))?;
         // The configuration was validated as a whole when loaded, so once
         // the rules are in, the notification tree goes in too.

@@ -102,6 +102,7 @@ pub async fn serve(cfg: Config, load_config: ConfigLoader) -> anyhow::Result<()>
             },
             config: Arc::new(cfg.clone()),
             started: std::time::SystemTime::now(),
+            alerting: Arc::clone(&alerting),
         }))
         .merge(hearth_ui::routes(hearth_ui::UiOptions {
             dev_dir: std::env::var_os("HEARTH_UI_DIR").map(std::path::PathBuf::from),

@@ -17,6 +17,7 @@ use hearth_storage::part::PartMeta;
 use serde::Serialize;
 
 use crate::admin::Engines;
+use crate::alerting::Alerting;
 use crate::config::Config;
 
 /// What the status endpoints read.
@@ -28,6 +29,8 @@ pub struct StatusState {
     pub config: Arc<Config>,
     /// When the process started.
     pub started: SystemTime,
+    /// For the outcome of the last configuration reload.
+    pub alerting: Arc<Alerting>,
 }
 
 /// The status routes.
@@ -71,15 +74,12 @@ async fn config(State(s): State<StatusState>) -> Result<Response, ApiError> {
     Ok(Success::new(serde_json::json!({ "yaml": yaml })).into_response())
 }
 
+fn rfc3339(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 async fn runtime_info(State(s): State<StatusState>) -> Response {
-    let started = s
-        .started
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let start_time =
-        chrono::DateTime::from_timestamp(started.as_secs() as i64, started.subsec_nanos())
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .unwrap_or_default();
+    let reload = s.alerting.last_reload();
     let retention = match (s.config.retention, s.config.retention_size) {
         (None, None) => "unlimited".to_owned(),
         (age, size) => [
@@ -92,11 +92,12 @@ async fn runtime_info(State(s): State<StatusState>) -> Response {
         .join(" or "),
     };
     Success::new(serde_json::json!({
-        "startTime": start_time,
+        "startTime": rfc3339(s.started),
         "CWD": std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
-        "reloadConfigSuccess": true,
+        "reloadConfigSuccess": reload.success,
+        "lastConfigTime": rfc3339(reload.loaded_at),
         "storageRetention": retention,
-        "serverTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "serverTime": rfc3339(SystemTime::now()),
     }))
     .into_response()
 }

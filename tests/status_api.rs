@@ -72,3 +72,46 @@ fn storage_config_and_runtime_status_describe_this_process() {
             .starts_with("20")
     );
 }
+
+#[test]
+fn runtime_info_reports_whether_the_last_reload_worked() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    let good = "groups:\n  - name: g\n    rules:\n      - record: one\n        expr: vector(1)\n";
+    std::fs::write(&rules, good).unwrap();
+    let data = dir.path().join("data");
+    let hearth = Hearth::start(&data, &["--rules", rules.to_str().unwrap()]);
+    let info = |h: &Hearth| h.get_json("/api/v1/status/runtimeinfo")["data"].clone();
+    let first = info(&hearth);
+    assert_eq!(first["reloadConfigSuccess"], true);
+
+    std::fs::write(
+        &rules,
+        "groups: [ {name: g, rules: [ {record: x, expr: 'sum('} ] } ]\n",
+    )
+    .unwrap();
+    let r = hearth
+        .client()
+        .post(hearth.url("/-/reload"))
+        .send()
+        .unwrap();
+    assert!(!r.status().is_success());
+    let failed = info(&hearth);
+    assert_eq!(failed["reloadConfigSuccess"], false);
+    // The configuration in force is still the one loaded at start.
+    assert_eq!(failed["lastConfigTime"], first["lastConfigTime"]);
+
+    std::fs::write(&rules, good).unwrap();
+    let r = hearth
+        .client()
+        .post(hearth.url("/-/reload"))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+    let fixed = info(&hearth);
+    assert_eq!(fixed["reloadConfigSuccess"], true);
+    assert!(
+        fixed["lastConfigTime"].as_str().unwrap() >= first["lastConfigTime"].as_str().unwrap(),
+        "{fixed}"
+    );
+}

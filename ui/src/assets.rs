@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::OnceLock;
 
+use axum::body::Bytes;
+
 /// Every file under `assets/`, by path relative to it.
 const FILES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
@@ -14,7 +16,7 @@ pub struct Asset {
     path: &'static str,
     bytes: &'static [u8],
     etag: String,
-    gzipped: OnceLock<Option<Vec<u8>>>,
+    gzipped: OnceLock<Option<Bytes>>,
 }
 
 impl Asset {
@@ -42,8 +44,9 @@ impl Asset {
         content_type(self.path)
     }
 
-    /// The gzip-compressed file, for text types where it is smaller.
-    pub fn gzipped(&self) -> Option<Vec<u8>> {
+    /// The gzip-compressed file, for text types where it is smaller;
+    /// compressed once, then shared by every response.
+    pub fn gzipped(&self) -> Option<Bytes> {
         self.gzipped
             .get_or_init(|| {
                 if !is_text(self.path) {
@@ -53,7 +56,7 @@ impl Asset {
                     flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
                 enc.write_all(self.bytes).ok()?;
                 let gz = enc.finish().ok()?;
-                (gz.len() < self.bytes.len()).then_some(gz)
+                (gz.len() < self.bytes.len()).then(|| Bytes::from(gz))
             })
             .clone()
     }

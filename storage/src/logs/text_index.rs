@@ -809,7 +809,8 @@ mod tests {
     }
 
     /// Index size for a sample file of lines (one per line), to compare
-    /// tokenisation rules: `HEARTH_INDEX_SAMPLE=/path cargo test -- --ignored`.
+    /// tokenisation rules, e.g. on `hearth-loggen --write-raw` output:
+    /// `HEARTH_INDEX_SAMPLE=/path cargo test -- --ignored index_size`.
     #[test]
     #[ignore = "reads a sample file named by HEARTH_INDEX_SAMPLE"]
     fn index_size_of_sample() {
@@ -825,5 +826,13 @@ mod tests {
         }
         let blob = b.finish().unwrap();
         eprintln!("{lines} lines, index {} bytes", blob.len());
+        // On the benchmark's logs the index is 1.3-1.6% of the raw
+        // lines; twice that means a tokenisation rule stopped working.
+        assert!(
+            blob.len() * 40 < data.len(),
+            "index {} bytes for {} bytes of lines",
+            blob.len(),
+            data.len()
+        );
     }
 }

@@ -1,6 +1,9 @@
 // Calls to Hearth's public HTTP APIs. Every call takes an AbortSignal so a
 // page can cancel what it no longer needs.
 
+/** True for the error of a request a page cancelled itself. */
+export const isAbort = (e) => Boolean(e) && e.name === 'AbortError';
+
 export class ApiError extends Error {
   constructor(message, status) {
     super(message);

@@ -1,7 +1,7 @@
 // Logs: a LogQL explorer over the Loki API — log lines with a volume
 // histogram, metric queries as charts, a label browser and a live tail.
 import { h, append, replace, errorBox, loadCss } from '../lib/dom.js';
-import { api } from '../lib/api.js';
+import { api, isAbort } from '../lib/api.js';
 import { resolveRange, autoStep, rangeControls } from '../lib/time.js';
 import { timeChart } from '../lib/chart.js';
 import { update as go } from '../lib/route.js';
@@ -16,7 +16,6 @@ const CATEGORIZE = { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' };
 const LEVEL_ORDER = ['info', 'error', 'warn', 'warning', 'debug', 'trace', 'unknown'];
 
 const ns = (seconds) => `${Math.round(seconds * 1000)}000000`;
-const isAbort = (e) => e && e.name === 'AbortError';
 
 export function render(main, route) {
   loadCss('/ui/pages/logs.css');
@@ -487,6 +486,6 @@ function execText(data) {
 function statsText(lines, streams, data, limit) {
   const s = data.stats && data.stats.summary;
   const scanned = s && s.totalLinesProcessed ? ` · ${s.totalLinesProcessed.toLocaleString()} scanned` : '';
-  const capped = lines >= limit ? ' · limit reached, raise it or narrow the range for more' : '';
+  const capped = lines >= limit ? ' · limit reached: load more below, or narrow the range' : '';
   return `${lines} line${lines === 1 ? '' : 's'} from ${streams} stream${streams === 1 ? '' : 's'}${execText(data)}${scanned}${capped}`;
 }

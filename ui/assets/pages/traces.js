@@ -1,7 +1,7 @@
 // Traces: a TraceQL search (with fields that write the TraceQL for people
 // who do not know it) and one trace as a waterfall.
 import { h, replace, errorBox, quote, loadCss } from '../lib/dom.js';
-import { raw } from '../lib/api.js';
+import { raw, isAbort } from '../lib/api.js';
 import { formatNanos, formatTime, formatTimeMs, formatDuration, resolveRange, rangeControls } from '../lib/time.js';
 import { href, update as go } from '../lib/route.js';
 import { parseTrace, waterfall, spanDetails, serviceColor, swatch, nanosToSeconds } from './traces-waterfall.js';
@@ -10,7 +10,6 @@ import { parseTrace, waterfall, spanDetails, serviceColor, swatch, nanosToSecond
 const SEARCH_KEYS = ['q', 'range', 'end', 'limit', 'service', 'name', 'min', 'max'];
 const DEFAULT_LIMIT = 20;
 
-const isAbort = (e) => e && e.name === 'AbortError';
 
 function searchParams(params) {
   const out = new URLSearchParams();
